@@ -1,0 +1,88 @@
+"""Shared output options and renderers: every read command takes ``--format``."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+class OutputFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="table (for people), json or csv (for scripts)."),
+]
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="TFNAS_DB_URL",
+        help="Store URL (sqlite:///FILE, postgresql://USER@HOST/DB) or a SQLite file path; "
+        "default ./tfnas.db.",
+        show_default=False,
+    ),
+]
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def clean_floats(data: Any) -> Any:
+    """NaN/inf -> None so JSON output stays valid."""
+    if isinstance(data, float):
+        return data if data == data and abs(data) != float("inf") else None
+    if isinstance(data, dict):
+        return {k: clean_floats(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [clean_floats(v) for v in data]
+    return data
+
+
+def print_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def print_table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+) -> None:
+    table = Table(title=title, title_justify="left")
+    for name in header:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt_cell(v) for v in row))
+    console.print(table)
+
+
+def fmt_cell(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.4e}"
+    return "-" if value is None else str(value)

@@ -1,0 +1,109 @@
+"""``tfnas-db populate``: fill the store with scores (the main job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tfnas_db.cli.output import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    console,
+    err_console,
+    print_json,
+)
+from tfnas_db.db.store import open_store
+from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.minibatch import resolve_data_dir
+from tfnas_db.scoring.populate import PopulateConfig, populate
+
+DEFAULT_SCORERS = "naswot,relu_count,params,flops"
+
+
+def _read_archs(path: Path) -> list[str]:
+    if not path.is_file():
+        raise TfnasError(f"--archs file {path} does not exist")
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    archs = [line for line in lines if line]
+    if not archs:
+        raise TfnasError(f"--archs file {path} lists no architectures")
+    return archs
+
+
+def populate_command(
+    scorers: Annotated[
+        str, typer.Option(help="Comma-separated scorer names, or 'all' (see: tfnas-db scorers).")
+    ] = DEFAULT_SCORERS,
+    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
+    dataset: Annotated[
+        str, typer.Option(help="cifar10, cifar100 or ImageNet16-120 (NATS-Bench names).")
+    ] = "cifar10",
+    batch_size: Annotated[int, typer.Option(help="Minibatch size K.")] = 128,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the minibatch and of every network's init.")
+    ] = 0,
+    data: Annotated[
+        str | None,
+        typer.Option(help="synthetic (seeded N(0,1) images) or real (needs --data-dir)."),
+    ] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder with cifar-10-batches-py/, cifar-100-python/ or ImageNet16 pickles "
+            "(or $TFNAS_DATA_DIR)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Score only N architectures (an index prefix).")
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="With --limit: a seeded random sample, not a prefix.")
+    ] = False,
+    archs: Annotated[
+        Path | None,
+        typer.Option(help="File listing the architectures to score (indices or arch strings)."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="cpu or cuda (default: cuda if present).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Score architectures into the store; re-running resumes and skips what is stored."""
+    folder = resolve_data_dir(data, data_dir)
+    config = PopulateConfig(
+        space=space,
+        dataset=dataset,
+        scorers=scorers,
+        batch_size=batch_size,
+        seed=seed,
+        data_dir=folder,
+        limit=limit,
+        sample=sample,
+        archs=_read_archs(archs) if archs else None,
+        device=device,
+    )
+    store = open_store(db)
+    summary = populate(store, config, show_progress=not quiet)
+    if fmt == OutputFormat.json:
+        print_json(summary.as_dict())
+    else:
+        console.print(
+            f"{summary.scored} architectures scored, {summary.already_stored} already stored "
+            f"(of {summary.targeted} targeted) in {summary.seconds:.1f} s; store: {store.url}"
+        )
+        for name, counts in summary.statuses.items():
+            per_arch = summary.scorer_seconds[name] / max(1, sum(counts.values()))
+            parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            console.print(
+                f"  {name:<12} run {summary.run_ids[name]}: {parts}; {per_arch:.4f} s/arch"
+            )
+    if summary.interrupted:
+        err_console.print(
+            "interrupted: what was committed is kept; run the same command again to resume"
+        )
+        raise typer.Exit(130)

@@ -1,0 +1,27 @@
+"""``tfnas-db scorers``: what can be scored, what each needs, and where it comes from."""
+
+from __future__ import annotations
+
+from tfnas_db.cli.output import FormatOption, OutputFormat, print_csv, print_json, print_table
+from tfnas_db.scoring.registry import REGISTRY, Need
+
+
+def _needs(needs: Need) -> str:
+    if needs == Need.DATA_FREE:
+        return "data-free"
+    return "+".join(flag.name.lower() for flag in Need if flag.value and flag in needs)
+
+
+def scorers_command(fmt: FormatOption = OutputFormat.table) -> None:
+    """List the registered scorers (higher is better for every stored score)."""
+    rows = [
+        [s.name, _needs(s.needs), s.version, ",".join(s.aliases), s.citation]
+        for s in REGISTRY.specs()
+    ]
+    header = ["name", "needs", "version", "aliases", "citation"]
+    if fmt == OutputFormat.json:
+        print_json([dict(zip(header, row, strict=True)) for row in rows])
+    elif fmt == OutputFormat.csv:
+        print_csv(header, rows)
+    else:
+        print_table(header, rows)

@@ -1,0 +1,1 @@
+"""tfnas-db package."""

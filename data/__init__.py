@@ -1,0 +1,1 @@
+"""Bundled reference data (read with importlib.resources, never from ../shared)."""

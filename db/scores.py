@@ -1,0 +1,122 @@
+"""Writing scores: score runs (provenance) and idempotent score inserts."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tfnas_db import __version__
+from tfnas_db.db.models import Architecture, Dataset, Score, ScoreRun, SearchSpace
+from tfnas_db.errors import TfnasError
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def space_and_dataset_ids(session: Session, space: str, dataset: str) -> tuple[int, int]:
+    space_id = session.scalar(select(SearchSpace.id).where(SearchSpace.name == space))
+    dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
+    if space_id is None or dataset_id is None:
+        raise TfnasError(
+            f"the store holds no {space} architectures yet; run: tfnas-db db seed "
+            "(or tfnas-db populate, which seeds on first use)"
+        )
+    return space_id, dataset_id
+
+
+def get_or_create_run(
+    session: Session,
+    *,
+    space_id: int,
+    dataset_id: int,
+    scorer: str,
+    scorer_version: int,
+    data_source: str,
+    data_dir: str | None,
+    batch_size: int,
+    seed: int,
+    device: str,
+    torch_version: str | None,
+) -> ScoreRun:
+    """The run with this configuration, created if new (safe against a concurrent worker)."""
+    key = {
+        "space_id": space_id,
+        "dataset_id": dataset_id,
+        "scorer": scorer,
+        "scorer_version": scorer_version,
+        "data_source": data_source,
+        "batch_size": batch_size,
+        "seed": seed,
+    }
+
+    def find() -> ScoreRun | None:
+        query = select(ScoreRun).filter_by(**key)
+        return session.scalar(query)
+
+    run = find()
+    if run is not None:
+        return run
+    run = ScoreRun(
+        **key,
+        data_dir=data_dir,
+        device=device,
+        torch_version=torch_version,
+        package_version=__version__,
+        host=platform.node() or None,
+        started_at=now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:  # another worker created it between our select and insert
+        existing = find()
+        assert existing is not None
+        return existing
+    return run
+
+
+def stored_arch_ids(session: Session, run_id: int) -> set[int]:
+    return set(session.scalars(select(Score.architecture_id).where(Score.run_id == run_id)))
+
+
+def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert score rows, ignoring any (run, architecture) already stored."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(Score).on_conflict_do_nothing(
+            index_elements=["run_id", "architecture_id"]
+        )
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Score).on_conflict_do_nothing(
+            index_elements=["run_id", "architecture_id"]
+        )
+    else:  # pragma: no cover - other backends are not supported
+        raise TfnasError(f"unsupported database backend {dialect!r}")
+    session.execute(stmt, list(rows))
+
+
+def mark_finished(session: Session, run_ids: Iterable[int]) -> None:
+    ids = list(run_ids)
+    if ids:
+        session.execute(update(ScoreRun).where(ScoreRun.id.in_(ids)).values(finished_at=now()))
+
+
+def architectures_of(session: Session, space_id: int) -> list[tuple[int, int, str]]:
+    """(id, index, arch_str) of every architecture of a space, in index order."""
+    rows = session.execute(
+        select(Architecture.id, Architecture.arch_index, Architecture.arch_str)
+        .where(Architecture.space_id == space_id)
+        .order_by(Architecture.arch_index)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

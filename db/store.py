@@ -1,0 +1,195 @@
+"""Opening a store: URL resolution, engines, and the schema-version gate.
+
+Every command except ``db upgrade`` opens the store through :func:`open_store`, which
+refuses an un-migrated or out-of-date schema with a message naming the command to run
+(as optuna's RDB storage does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tfnas_db.errors import TfnasError
+
+ENV_VAR = "TFNAS_DB_URL"
+DEFAULT_FILE = "tfnas.db"
+
+
+def resolve_url(db: str | None = None) -> URL:
+    """``--db`` or ``$TFNAS_DB_URL`` or ``./tfnas.db``; a bare path means a SQLite file.
+
+    ``postgresql://`` is read as ``postgresql+psycopg://`` (the driver tfnas-db installs).
+    """
+    text = db or os.environ.get(ENV_VAR) or DEFAULT_FILE
+    if "://" not in text:
+        return URL.create("sqlite", database=str(Path(text).expanduser().resolve()))
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError) as exc:
+        raise TfnasError(f"cannot parse database URL {text!r}: {exc}") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def show_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: URL) -> Engine:
+    try:
+        if url.get_backend_name() == "sqlite":
+            database = url.database
+            if database and database != ":memory:":
+                parent = Path(database).parent
+                if not parent.is_dir():
+                    raise TfnasError(
+                        f"cannot open SQLite store {database}: folder {parent} does not exist"
+                    )
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise TfnasError(
+            f"unsupported database URL {show_url(url)!r}: use sqlite:///FILE or "
+            "postgresql://USER@HOST:PORT/DB"
+        ) from None
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise TfnasError(f"cannot use database URL {show_url(url)!r}: {exc}") from None
+
+
+def migrations_folder() -> str:
+    """The alembic scripts: ``tfnas_db/alembic`` beside ``tfnas_db/db`` once installed.
+
+    The repository's top-level ``alembic/`` has no ``__init__.py`` (it would shadow the
+    alembic library whenever the repository root is on ``sys.path``), so it is found by
+    location rather than imported: in a wheel it sits beside this package, in an
+    editable install it is the repository folder beside ``db/``.
+    """
+    folder = Path(__file__).resolve().parent.parent / "alembic"
+    if not (folder / "env.py").is_file():
+        raise RuntimeError(f"tfnas-db is installed without its migrations ({folder})")
+    return str(folder)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", migrations_folder())
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def head_revision(engine: Engine) -> str:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head is not None
+    return head
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise TfnasError(
+            f"cannot connect to the store {show_url(engine.url)}: {_first_line(exc)}"
+        ) from None
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Apply migrations up to ``revision``; returns (revision before, revision after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return before, current_revision(engine) or ""
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise a one-line, actionable error unless the store is at the head revision."""
+    current = current_revision(engine)
+    head = head_revision(engine)
+    if current == head:
+        return
+    where = show_url(engine.url)
+    fix = f"run: tfnas-db db upgrade --db '{where}'"
+    if current is None:
+        tables = inspect(engine).get_table_names()
+        what = "is empty" if not tables else "has no tfnas-db schema"
+        raise TfnasError(f"the store {where} {what}; {fix}")
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise TfnasError(
+            f"the store {where} is at schema revision {current}, newer than this tfnas-db "
+            f"knows (head {head}); upgrade tfnas-db"
+        )
+    raise TfnasError(
+        f"the store {where} is at schema revision {current} but this tfnas-db needs {head}; {fix}"
+    )
+
+
+@dataclass
+class Store:
+    """An open, schema-checked store: an engine plus a session factory."""
+
+    engine: Engine
+
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return show_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(db: str | None = None, *, check: bool = True) -> Store:
+    engine = make_engine(resolve_url(db))
+    if check:
+        check_schema(engine)
+    return Store(engine)

@@ -1,0 +1,148 @@
+"""The scorer registry: one decorator per scorer, as zero-cost-nas "measures" do.
+
+A scorer is a function ``fn(ctx) -> float`` over a :class:`~tfnas_db.scoring.context.
+ScoringContext`, registered with what it needs, so the engine can plan one network build
+and shared passes per architecture. Built-in scorers are imported on first use of the
+registry (no import-time side effects), and every stored score is "higher is better":
+a scorer whose paper ranks by lower values negates it itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tfnas_db.errors import TfnasError
+
+if TYPE_CHECKING:
+    from tfnas_db.scoring.context import ScoringContext
+
+
+class Need(enum.Flag):
+    """What a scorer consumes; the engine shares each of these across scorers."""
+
+    DATA_FREE = 0
+    NETWORK = enum.auto()  # a freshly initialised network (e.g. synflow's own copy)
+    FORWARD = enum.auto()  # the train-mode forward on the minibatch (ReLU codes, logits)
+    INPUT_GRAD = enum.auto()  # d(sum of logits)/d(input) from that forward
+    WEIGHT_GRAD = enum.auto()  # weight gradients of the cross-entropy loss
+    LABELS = enum.auto()  # the minibatch labels
+
+    @property
+    def uses_data(self) -> bool:
+        return bool(self & (Need.FORWARD | Need.INPUT_GRAD | Need.WEIGHT_GRAD | Need.LABELS))
+
+    @property
+    def uses_network(self) -> bool:
+        return self != Need.DATA_FREE
+
+
+ScorerFn = Callable[["ScoringContext"], float]
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    name: str
+    fn: ScorerFn
+    needs: Need
+    citation: str
+    version: int = 1
+    aliases: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_free(self) -> bool:
+        return not self.needs.uses_network
+
+    @property
+    def summary(self) -> str:
+        doc = (self.fn.__doc__ or "").strip().splitlines()
+        return doc[0] if doc else ""
+
+
+BUILTIN_MODULES: tuple[str, ...] = (
+    "tfnas_db.scoring.scorers.size",
+    "tfnas_db.scoring.scorers.naswot",
+)
+
+
+class ScorerRegistry:
+    """Name -> :class:`ScorerSpec`; duplicate names are an error, lookups list valid names."""
+
+    def __init__(self, modules: Iterable[str] = ()) -> None:
+        self._specs: dict[str, ScorerSpec] = {}
+        self._aliases: dict[str, str] = {}
+        self._modules = tuple(modules)
+        self._loaded = False
+
+    def register(self, spec: ScorerSpec) -> None:
+        for name in (spec.name, *spec.aliases):
+            if name in self._specs or name in self._aliases:
+                raise KeyError(f"duplicated scorer name {name!r}")
+        self._specs[spec.name] = spec
+        for alias in spec.aliases:
+            self._aliases[alias] = spec.name
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in self._modules:
+                importlib.import_module(module)
+
+    def names(self) -> list[str]:
+        self._ensure_loaded()
+        return list(self._specs)
+
+    def specs(self) -> list[ScorerSpec]:
+        self._ensure_loaded()
+        return list(self._specs.values())
+
+    def get(self, name: str) -> ScorerSpec:
+        self._ensure_loaded()
+        canonical = self._aliases.get(name, name)
+        if canonical not in self._specs:
+            raise TfnasError(f"unknown scorer {name!r}; valid scorers: {', '.join(self._specs)}")
+        return self._specs[canonical]
+
+    def resolve(self, names: str | Iterable[str]) -> list[ScorerSpec]:
+        """Comma-separated or listed names (``all`` = every scorer) -> specs, de-duplicated."""
+        if isinstance(names, str):
+            names = [part.strip() for part in names.split(",") if part.strip()]
+        names = list(names)
+        if not names:
+            raise TfnasError(f"no scorer given; valid scorers: {', '.join(self.names())}")
+        if names == ["all"]:
+            return self.specs()
+        specs: list[ScorerSpec] = []
+        for name in names:
+            spec = self.get(name)
+            if spec not in specs:
+                specs.append(spec)
+        return specs
+
+
+REGISTRY = ScorerRegistry(BUILTIN_MODULES)
+
+
+def scorer(
+    name: str,
+    *,
+    needs: Need,
+    citation: str,
+    version: int = 1,
+    aliases: tuple[str, ...] = (),
+    registry: ScorerRegistry = REGISTRY,
+    **options: Any,
+) -> Callable[[ScorerFn], ScorerFn]:
+    """Register ``fn`` as scorer ``name``; stack it to register variants of one function."""
+
+    def decorate(fn: ScorerFn) -> ScorerFn:
+        registry.register(
+            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options))
+        )
+        return fn
+
+    return decorate

@@ -1,0 +1,1 @@
+"""Built-in scorers, one module per family; imported by the registry on first use."""

@@ -1,0 +1,33 @@
+"""Data-free size scorers: computed from the architecture alone, no network, no data."""
+
+from __future__ import annotations
+
+from tfnas_db.scoring.context import ScoringContext
+from tfnas_db.scoring.registry import Need, scorer
+
+
+@scorer(
+    "relu_count",
+    needs=Need.DATA_FREE,
+    citation="Fernandes 2022, MSc thesis, eq. 13 (trace of NASWOT's K_H)",
+)
+def relu_count(ctx: ScoringContext) -> float:
+    """N_A x K: ReLU input elements per sample times the batch size (trace of K_H).
+
+    N_A comes from the space's shape arithmetic (no forward pass; tested equal to the
+    elements a real forward feeds every nn.ReLU). Each nn.ReLU counts once. On nats-tss
+    at 32x32, N_A = 40 960 + 143 360 x (conv edges): only 7 distinct values.
+    """
+    return float(ctx.cost.relu_units * ctx.batch_size)
+
+
+@scorer("params", needs=Need.DATA_FREE, citation="parameter count (NATS-Bench 'params', MB)")
+def params(ctx: ScoringContext) -> float:
+    """Parameters in millions: sum of numel of all parameters / 1e6, for this dataset."""
+    return ctx.cost.params_m
+
+
+@scorer("flops", needs=Need.DATA_FREE, citation="forward FLOPs as NASLib's flops column")
+def flops(ctx: ScoringContext) -> float:
+    """Forward FLOPs (M), one input: conv/linear MACs, pool k^2, BN 2 and ReLU 1 per element."""
+    return ctx.cost.flops_m

@@ -1,0 +1,103 @@
+"""The store on SQLite and on the real PostgreSQL server: schema, gate, seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from tfnas_db.db.models import ArchCost, Architecture, Base, BenchmarkResult
+from tfnas_db.db.store import (
+    check_schema,
+    head_revision,
+    make_engine,
+    open_store,
+    resolve_url,
+    upgrade_schema,
+)
+from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.populate import ensure_seeded
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("pg_empty_url")
+
+
+def test_upgrade_creates_the_schema_the_models_describe(empty_url: str) -> None:
+    engine = make_engine(resolve_url(empty_url))
+    with pytest.raises(TfnasError, match="tfnas-db db upgrade"):
+        check_schema(engine)
+    before, after = upgrade_schema(engine)
+    assert before is None and after == head_revision(engine)
+    check_schema(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert upgrade_schema(engine) == (after, after)  # idempotent
+    engine.dispose()
+
+
+def test_a_store_from_a_newer_tfnas_db_is_refused(empty_url: str) -> None:
+    engine = make_engine(resolve_url(empty_url))
+    upgrade_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(TfnasError, match="newer than this tfnas-db"):
+        check_schema(engine)
+    engine.dispose()
+
+
+def test_a_non_tfnas_database_is_refused(empty_url: str) -> None:
+    engine = make_engine(resolve_url(empty_url))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE other (id INTEGER)"))
+    with pytest.raises(TfnasError, match="has no tfnas-db schema; run: tfnas-db db upgrade"):
+        check_schema(engine)
+    engine.dispose()
+
+
+def test_seed_loads_every_architecture_size_and_benchmark_column(seeded_url: str) -> None:
+    store = open_store(seeded_url)
+    with store.session() as session:
+        assert session.scalar(select(func.count(Architecture.id))) == 15625
+        assert session.scalar(select(func.count(ArchCost.id))) == 15625 * 3
+        assert session.scalar(select(func.count(BenchmarkResult.id))) == 15625 * 15
+        best = session.execute(
+            select(Architecture.arch_index, BenchmarkResult.value)
+            .join(BenchmarkResult, BenchmarkResult.architecture_id == Architecture.id)
+            .where(BenchmarkResult.metric == "val", BenchmarkResult.epochs == 200)
+            .order_by(BenchmarkResult.value.desc())
+            .limit(1)
+        ).one()
+        assert best[0] == 6111 and best[1] == pytest.approx(91.6067, abs=1e-3)
+        n_iso = session.scalar(select(func.count(func.distinct(Architecture.iso_class))))
+        assert n_iso == 6466
+    assert ensure_seeded(store, "nats-tss") is False  # already there
+    store.close()
+
+
+def test_urls_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TFNAS_DB_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_url(None).database == str(tmp_path / "tfnas.db")
+    monkeypatch.setenv("TFNAS_DB_URL", "postgresql://u@h/d")
+    assert resolve_url(None).drivername == "postgresql+psycopg"
+    assert resolve_url("x.db").database == str(tmp_path / "x.db")
+    with pytest.raises(TfnasError, match="cannot parse database URL"):
+        resolve_url("postgresql://u@h:notaport/d")
+    with pytest.raises(TfnasError, match="unsupported database URL"):
+        make_engine(resolve_url("nosuchdb://x"))
+    with pytest.raises(TfnasError, match="does not exist"):
+        make_engine(resolve_url(str(tmp_path / "missing" / "x.db")))
+
+
+def test_unreachable_server_is_one_clear_error() -> None:
+    engine = make_engine(resolve_url("postgresql://nobody@127.0.0.1:1/nothing"))
+    with pytest.raises(TfnasError, match="cannot connect to the store"):
+        check_schema(engine)
