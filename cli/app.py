@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tfnas_db import __version__
 from tfnas_db.cli import db_cmd
+from tfnas_db.cli.analysis_cmd import correlate_command, export_command
 from tfnas_db.cli.dashboard_cmd import dashboard_command
 from tfnas_db.cli.populate_cmd import populate_command
 from tfnas_db.cli.scorers_cmd import scorers_command
@@ -33,6 +34,8 @@ app = typer.Typer(
 app.add_typer(db_cmd.app, name="db")
 app.command("populate")(populate_command)
 app.command("search")(search_command)
+app.command("correlate")(correlate_command)
+app.command("export")(export_command)
 app.command("scorers")(scorers_command)
 app.command("dashboard")(dashboard_command)
 

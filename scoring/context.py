@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from tfnas_db.scoring.passes import LossGradients, SynflowPass
+
 T = TypeVar("T")
 
 
@@ -32,9 +34,9 @@ T = TypeVar("T")
 class ForwardPass:
     """One train-mode forward of the minibatch, with what NASWOT needs from its ReLUs.
 
-    ``code_gram`` is sum over ReLUs of S S^T with S = 2c - 1 the +-1 activation codes
-    (exact integers in float64); ``code_units`` the number of ReLU input elements per
-    sample, so K_H = (code_gram + code_units) / 2.
+    ``code_gram`` is the sum over ReLUs of C C^T for the binary codes C = (input > 0)
+    (exact integers, as float64) and ``code_units`` the number of ReLU input elements per
+    sample; see :func:`tfnas_db.scoring.scorers.naswot.hamming_kernel`.
     """
 
     logits: torch.Tensor
@@ -161,3 +163,17 @@ class ScoringContext:
         from tfnas_db.scoring.passes import input_jacobian
 
         return self._artefact("input_jacobian", lambda: input_jacobian(self.forward()))
+
+    def loss_gradients(self) -> LossGradients:
+        from tfnas_db.scoring.passes import loss_gradients
+
+        return self._artefact(
+            "loss_gradients", lambda: loss_gradients(self.network(), self.inputs(), self.labels())
+        )
+
+    def synflow_pass(self) -> SynflowPass:
+        from tfnas_db.scoring.passes import synflow_pass
+
+        return self._artefact(
+            "synflow_pass", lambda: synflow_pass(self.network(), self.dataset.input_shape)
+        )

@@ -64,8 +64,12 @@ class ScorerSpec:
 
 
 BUILTIN_MODULES: tuple[str, ...] = (
-    "tfnas_db.scoring.scorers.size",
     "tfnas_db.scoring.scorers.naswot",
+    "tfnas_db.scoring.scorers.jacobian",
+    "tfnas_db.scoring.scorers.size",
+    "tfnas_db.scoring.scorers.synflow",
+    "tfnas_db.scoring.scorers.pruning",
+    "tfnas_db.scoring.scorers.loss_slope",
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.spaces import nats_tss
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+NASLIB_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "naslib_zc_sample_cifar10.csv"
 
 
 def test_index_table_matches_bundled_reference() -> None:
@@ -117,9 +117,8 @@ def test_flops_follow_the_naslib_sample_rule() -> None:
         assert nats_tss.arch_cost(arch, 10, 32).flops_m == pytest.approx(expected, rel=1e-3)
 
 
-@pytest.mark.skipif(not (SHARED / "naslib_zc_sample_cifar10.csv").exists(), reason="no shared/")
 def test_flops_and_params_match_naslib_sample() -> None:
-    with (SHARED / "naslib_zc_sample_cifar10.csv").open() as handle:
+    with NASLIB_SAMPLE.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 725
     for row in rows:

@@ -14,9 +14,9 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine
 from tfnas_db.scoring.minibatch import Minibatch, synthetic_minibatch
-from tfnas_db.scoring.passes import forward_with_codes
+from tfnas_db.scoring.passes import code_products, forward_with_codes
 from tfnas_db.scoring.registry import REGISTRY, Need, ScorerRegistry, scorer
-from tfnas_db.scoring.scorers.naswot import naswot_from_gram
+from tfnas_db.scoring.scorers.naswot import hamming_kernel, naswot_from_gram
 from tfnas_db.scoring.spaces import get_space
 
 ARCH = (
@@ -37,7 +37,7 @@ def test_naswot_on_a_two_layer_relu_net_equals_the_hand_computed_logdet() -> Non
     # K_H[i,j] = number of agreeing units = [[3,0,1],[0,3,2],[1,2,3]], det = 12
     x = torch.tensor([[1.0, -1.0], [-1.0, 2.0], [2.0, 1.0]])
     forward = forward_with_codes(_two_layer_net(), x, input_grad=False)
-    kernel = (forward.code_gram + forward.code_units) / 2
+    kernel = hamming_kernel(forward.code_gram, forward.code_units)
     assert np.array_equal(kernel, np.array([[3, 0, 1], [0, 3, 2], [1, 2, 3]], dtype=float))
     assert naswot_from_gram(forward.code_gram, forward.code_units) == pytest.approx(math.log(12))
 
@@ -59,7 +59,7 @@ def test_naswot_kernel_equals_the_explicit_binary_code_definition() -> None:
     c = torch.cat(codes, dim=1).double()
     explicit = (c @ c.T + (1 - c) @ (1 - c).T).numpy()
     forward = forward_with_codes(net, x, input_grad=False)
-    assert np.array_equal((forward.code_gram + forward.code_units) / 2, explicit)
+    assert np.array_equal(hamming_kernel(forward.code_gram, forward.code_units), explicit)
 
 
 def _engine(minibatch: Minibatch | None, seed: int = 0) -> ScoringEngine:
@@ -120,3 +120,12 @@ def test_scorer_seconds_include_the_shared_forward() -> None:
     out = _engine(mb).score(ARCH, REGISTRY.resolve("naswot,params"))
     assert out["naswot"].seconds > 0.001
     assert out["params"].seconds < out["naswot"].seconds
+
+
+def test_integer_and_float_code_products_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = torch.randn(20, 1000) > 0
+    fast = code_products(codes)
+    monkeypatch.setattr("tfnas_db.scoring.passes._INT_MM_WORKS", {"cpu": False})
+    slow = code_products(codes)
+    exact = codes.double() @ codes.double().t()
+    assert torch.equal(fast, slow) and torch.equal(fast.double(), exact)

@@ -8,9 +8,17 @@ from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.registry import Need, scorer
 
 
+def hamming_kernel(code_gram: np.ndarray, code_units: int) -> np.ndarray:
+    """K_H = sum over ReLUs of C C^T + (1-C)(1-C)^T = D - r_i - r_j + 2 G_ij, from
+    G = sum C C^T and D = sum of code lengths (r_i = G_ii): the number of units on which
+    samples i and j agree, i.e. N_A minus their Hamming distance."""
+    active = np.diag(code_gram)
+    return float(code_units) - active[:, None] - active[None, :] + 2.0 * code_gram
+
+
 def naswot_from_gram(code_gram: np.ndarray, code_units: int) -> float:
-    """log|K_H| with K_H = (S S^T + D) / 2; NaN when K_H is singular or not positive."""
-    kernel = (code_gram + float(code_units)) / 2.0
+    """log|K_H|; NaN when K_H is singular or not positive definite."""
+    kernel = hamming_kernel(code_gram, code_units)
     sign, logdet = np.linalg.slogdet(kernel)
     if sign <= 0 or not np.isfinite(logdet):
         return float("nan")

@@ -31,3 +31,13 @@ def params(ctx: ScoringContext) -> float:
 def flops(ctx: ScoringContext) -> float:
     """Forward FLOPs (M), one input: conv/linear MACs, pool k^2, BN 2 and ReLU 1 per element."""
     return ctx.cost.flops_m
+
+
+@scorer(
+    "degree",
+    needs=Need.DATA_FREE,
+    citation="Mereu et al., ET-NAS: Efficient near-Training-free NAS, 2023 (Degree)",
+)
+def degree(ctx: ScoringContext) -> float:
+    """Number of convolutional edges plus skip edges of the cell (a trainability proxy)."""
+    return float(ctx.space.degree(ctx.arch_str))
