@@ -58,10 +58,8 @@ def forward_with_codes(net: nn.Module, inputs: torch.Tensor, input_grad: bool) -
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
         x = args[0]
         with torch.no_grad():
-            for seen, term in recent:
-                if seen is x:
-                    break
-            else:
+            term = next((t for seen, t in recent if seen is x), None)
+            if term is None:
                 codes = (x.detach().reshape(n, -1) > 0).contiguous()
                 term = code_products(codes)
                 recent.append((x, term))
@@ -167,7 +165,10 @@ def hessian_gradient_product(
     if not isinstance(z, torch.Tensor):
         return [torch.zeros_like(w) for w in weights]
     hg = torch.autograd.grad(z, weights, allow_unused=True)
-    return [h.detach() if h is not None else torch.zeros_like(w) for h, w in zip(hg, weights)]
+    return [
+        h.detach() if h is not None else torch.zeros_like(w)
+        for h, w in zip(hg, weights, strict=True)
+    ]
 
 
 def strip_batchnorm(net: nn.Module) -> nn.Module:
