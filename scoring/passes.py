@@ -204,7 +204,8 @@ def synflow_pass(net: nn.Module, input_shape: tuple[int, ...]) -> SynflowPass:
     return SynflowPass(
         weights=[w.detach() for w in weights],
         grads=[
-            g.detach() if g is not None else torch.zeros_like(w) for g, w in zip(grads, weights)
+            g.detach() if g is not None else torch.zeros_like(w)
+            for g, w in zip(grads, weights, strict=True)
         ],
     )
 
