@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -18,31 +18,82 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
-from tfnas_db.db.queries import best_accuracy, load_score_table, resolve_accuracy_column
+from tfnas_db.db.queries import (
+    ScoreTable,
+    best_accuracy,
+    load_score_table,
+    resolve_accuracy_column,
+)
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.registry import REGISTRY
+from tfnas_db.scoring.spaces import get_space
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, check_mu_sigma, get_penalty
-from tfnas_db.search.random_search import random_search
-from tfnas_db.search.summary import summarise
-
-STRATEGIES = ("random",)
+from tfnas_db.search.random_search import SearchResult
+from tfnas_db.search.strategies import STRATEGIES, SearchInputs, SearchOptions, get_strategy
+from tfnas_db.search.summary import SearchSummary, summarise
 
 PENALTY_HELP = (
-    "Size penalty: none, gdf, hsdf or rdf. The score is min-max normalised over each run's "
-    "candidates, then multiplied by w(params in M): w=1 up to --mu, then gdf "
-    "exp(-z^2/2), hsdf sech(pi z/2), rdf Rayleigh density with its mode moved to --mu, "
-    "z=(size-mu)/sigma; all scaled so w(mu)=1 (the thesis' printed densities are not)."
+    "Size penalty: none, gdf, hsdf or rdf. The score is min-max normalised over the "
+    "candidates (random: each run's N; other strategies: all), then multiplied by "
+    "w(params in M): w=1 up to --mu, then gdf exp(-z^2/2), hsdf sech(pi z/2), rdf the "
+    "Rayleigh density with its mode moved to --mu, z=(size-mu)/sigma; all scaled so w(mu)=1 "
+    "(the thesis' printed densities are not)."
 )
+STRATEGY_HELP = "; ".join(f"{s.name}: {s.summary}" for s in STRATEGIES.values())
+
+
+def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:
+    info = get_space(space)
+    choices = np.asarray([info.choices(a) for a in table.arch_str], dtype=np.int64)
+    return SearchInputs(
+        scores=table.scores,
+        seconds=table.seconds,
+        params_m=table.params_m,
+        val_acc_12ep=table.val_acc_12ep,
+        train_seconds_200ep=table.train_seconds_200ep,
+        choices=choices.reshape(len(table), -1),
+        n_options=info.n_options,
+        eligible=eligible,
+    )
+
+
+def run_search(
+    table: ScoreTable,
+    space: str,
+    strategy: str,
+    options: SearchOptions,
+    max_params: float | None,
+    max_flops: float | None,
+) -> SearchResult:
+    eligible = np.ones(len(table), dtype=bool)
+    if max_params is not None:
+        eligible &= table.params_m <= max_params
+    if max_flops is not None:
+        eligible &= table.flops_m <= max_flops
+    available = int(eligible.sum())
+    what = ", ".join(table.scores) or "benchmark"
+    if available == 0:
+        raise TfnasError(f"no architecture with stored {what} scores fits the size limits")
+    if get_strategy(strategy).uses_n and options.n > available:
+        limits = " within the size limits" if available < len(table) else ""
+        raise TfnasError(
+            f"--n {options.n} is larger than the {available} architectures with a stored "
+            f"{what} score{limits}; lower --n or populate more architectures"
+        )
+    inputs = search_inputs(table, space, eligible)
+    return get_strategy(strategy).run(inputs, options)
 
 
 def search_command(
-    scorer: Annotated[str, typer.Option(help="Scorer whose stored scores rank candidates.")],
+    scorer: Annotated[
+        str | None, typer.Option(help="Scorer whose stored scores rank candidates.")
+    ] = None,
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
     space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
-    strategy: Annotated[str, typer.Option(help="Search strategy: random.")] = "random",
-    n: Annotated[int, typer.Option("--n", help="Architectures sampled per run (N).")] = 100,
+    strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = "random",
+    n: Annotated[int, typer.Option("--n", help="random: architectures sampled per run.")] = 100,
     runs: Annotated[int, typer.Option(help="Independent runs (R).")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the search.")] = 0,
     penalty: Annotated[str, typer.Option(help=PENALTY_HELP)] = "none",
@@ -52,136 +103,197 @@ def search_command(
     sigma: Annotated[
         float, typer.Option(help="Penalty: width of the decay (M params).")
     ] = DEFAULT_SIGMA,
+    population: Annotated[int, typer.Option(help="rea/etnas: population size P.")] = 20,
+    sample: Annotated[int, typer.Option(help="rea/etnas: tournament sample size S.")] = 5,
+    cycles: Annotated[
+        int | None, typer.Option(help="rea: children per run (100); etnas: history length C (60).")
+    ] = None,
+    budget_seconds: Annotated[
+        float, typer.Option(help="train-*: simulated training seconds per run.")
+    ] = 12000.0,
     metric: Annotated[
         str | None,
         typer.Option(
-            help="Accuracy split: val, test or valtest (default: the dataset's 200-epoch column)."
+            help="Accuracy split reported: val, test or valtest (default: the "
+            "dataset's 200-epoch column)."
         ),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option(help="Training epochs of the accuracy: 200 or 12.")
+        int | None, typer.Option(help="Training epochs of that accuracy: 200 or 12.")
     ] = None,
-    max_params: Annotated[float | None, typer.Option(help="Hard limit on params (M).")] = None,
+    max_params: Annotated[
+        float | None, typer.Option(help="Hard limit on params (M); pareto: the size budget.")
+    ] = None,
     max_flops: Annotated[float | None, typer.Option(help="Hard limit on FLOPs (M).")] = None,
     run_id: Annotated[
         int | None, typer.Option(help="Score run to read (default: the fullest).")
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Store this search (tfnas-db runs).")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
-    """Search by a stored score: accuracy of the picks (mean +- std), regret, search time."""
+    """Search by stored scores: accuracy of the picks (mean +- std), regret, search time."""
     started = time.perf_counter()
-    if strategy not in STRATEGIES:
-        raise TfnasError(
-            f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}"
-        )
+    chosen = get_strategy(strategy)
     if n < 1:
         raise TfnasError(f"--n must be at least 1, got {n}")
     if runs < 1:
         raise TfnasError(f"--runs must be at least 1, got {runs}")
     get_penalty(penalty)
     check_mu_sigma(mu, sigma)
-    spec = REGISTRY.get(scorer)
+    scorers = [REGISTRY.get(name).name for name in chosen.scorers(scorer)]
     data = get_dataset(dataset)
-    store = open_store(db)
-    with store.session() as session:
-        column = resolve_accuracy_column(session, space, data.name, metric, epochs)
-        table = load_score_table(session, space, data.name, spec.name, column, run_id)
-        best = best_accuracy(session, space, data.name, column)
-    loaded = time.perf_counter()
-
-    eligible = np.ones(len(table), dtype=bool)
-    if max_params is not None:
-        eligible &= table.params_m <= max_params
-    if max_flops is not None:
-        eligible &= table.flops_m <= max_flops
-    available = int(eligible.sum())
-    if n > available:
-        limits = " within the size limits" if available < len(table) else ""
-        raise TfnasError(
-            f"--n {n} is larger than the {available} architectures with a stored {spec.name} "
-            f"score on {data.name}{limits}; lower --n or run: tfnas-db populate --scorers "
-            f"{spec.name} --dataset {data.name}"
-        )
-    result = random_search(
-        table.score,
-        table.params_m,
+    options = SearchOptions(
         n=n,
         runs=runs,
         seed=seed,
         penalty=penalty,
         mu=mu,
         sigma=sigma,
-        eligible=None if available == len(table) else eligible,
+        population=population,
+        sample=sample,
+        cycles=cycles,
+        budget_seconds=budget_seconds,
+        max_params=max_params,
     )
+    store = open_store(db)
+    with store.session() as session:
+        column = resolve_accuracy_column(session, space, data.name, metric, epochs)
+        table = load_score_table(session, space, data.name, scorers, column, run_id)
+        best = best_accuracy(session, space, data.name, column)
+    loaded = time.perf_counter()
+    result = run_search(
+        table,
+        space,
+        strategy,
+        options,
+        None if strategy == "pareto" else max_params,
+        max_flops,
+    )
+    primary = scorers[0] if scorers else None
+    score = table.scores[primary] if primary else table.val_acc_12ep
     summary = summarise(
         result,
         arch_index=table.arch_index,
         arch_str=table.arch_str,
-        score=table.score,
+        score=score,
         params_m=table.params_m,
         accuracy=table.accuracy,
-        seconds=table.seconds,
+        seconds=table.seconds[primary] if primary else np.zeros(len(table)),
         best_accuracy=best,
     )
     finished = time.perf_counter()
-    header = {
-        "scorer": spec.name,
+    header: dict[str, Any] = {
+        "strategy": strategy,
+        "scorers": scorers,
         "space": space,
         "dataset": data.name,
-        "strategy": strategy,
         "penalty": penalty,
         "mu": mu if penalty != "none" else None,
         "sigma": sigma if penalty != "none" else None,
+        "options": {k: v for k, v in options.__dict__.items()},
         "accuracy_column": column.key,
         "accuracy_meaning": column.label,
-        "score_run": table.run.id,
-        "candidates": available,
-        "seed": seed,
+        "score_runs": {name: run.id for name, run in table.runs.items()},
+        "candidates": len(table),
         "query_seconds": round(finished - started, 4),
         "search_seconds": round(finished - loaded, 4),
     }
+    picks = table.arch_index[result.picks].tolist()
+    if save:
+        from tfnas_db.db.searches import save_search
+
+        with store.session() as session:
+            header["saved_as"] = save_search(session, header, summary.as_dict(), picks)
     if fmt == OutputFormat.json:
-        payload = {**header, **summary.as_dict(), "picks": table.arch_index[result.picks].tolist()}
+        payload = {**header, **summary.as_dict(), "picks": picks}
+        if result.front is not None:
+            payload["front"] = _front_rows(table, result, score)
         print_json(clean_floats(payload))
         return
     if fmt == OutputFormat.csv:
-        rows = [
-            [
-                r,
-                int(table.arch_index[row]),
-                table.arch_str[row],
-                table.score[row],
-                table.params_m[row],
-                table.accuracy[row],
-                float(table.seconds[result.samples[r]].sum()),
-            ]
-            for r, row in enumerate(result.picks)
-        ]
+        seconds_per_run = result.seconds_per_run(
+            table.seconds[primary] if primary else np.zeros(len(table))
+        )
         print_csv(
             ["run", "arch_index", "arch_str", "score", "params_m", column.key, "search_seconds"],
-            rows,
+            [
+                [
+                    r,
+                    int(table.arch_index[row]),
+                    table.arch_str[row],
+                    score[row],
+                    table.params_m[row],
+                    table.accuracy[row],
+                    float(seconds_per_run[r]),
+                ]
+                for r, row in enumerate(result.picks)
+            ],
         )
         return
-    pen = f", penalty {penalty} (mu={mu}, sigma={sigma})" if penalty != "none" else ""
-    console.print(
-        f"[bold]{strategy} search by {spec.name}[/bold] on {space}/{data.name}: N={n}, "
-        f"{runs} runs, seed {seed}{pen}; {available} candidates (score run {table.run.id})"
+    _print_summary(header, summary, table, result, score, best)
+
+
+def _front_rows(table: ScoreTable, result: SearchResult, score: np.ndarray) -> list[dict[str, Any]]:
+    assert result.front is not None
+    return [
+        {
+            "arch_index": int(table.arch_index[r]),
+            "arch_str": str(table.arch_str[r]),
+            "score": float(score[r]),
+            "params_m": float(table.params_m[r]),
+            "accuracy": float(table.accuracy[r]),
+        }
+        for r in result.front
+    ]
+
+
+def _print_summary(
+    header: dict[str, Any],
+    summary: SearchSummary,
+    table: ScoreTable,
+    result: SearchResult,
+    score: np.ndarray,
+    best: float,
+) -> None:
+    by = ",".join(header["scorers"]) or "12-epoch validation accuracy"
+    pen = (
+        f", penalty {header['penalty']} (mu={header['mu']}, sigma={header['sigma']})"
+        if header["penalty"] != "none"
+        else ""
     )
     console.print(
-        f"accuracy ({column.label}): [bold]{summary.accuracy_mean:.2f} +- "
+        f"[bold]{header['strategy']} search by {by}[/bold] on {header['space']}/"
+        f"{header['dataset']}: {summary.runs} runs, up to {summary.n} evaluations each, seed "
+        f"{header['options']['seed']}{pen}; {header['candidates']} candidates"
+    )
+    console.print(
+        f"accuracy ({header['accuracy_meaning']}): [bold]{summary.accuracy_mean:.2f} +- "
         f"{summary.accuracy_std:.2f}[/bold]   regret vs best in space ({best:.2f}): "
         f"{summary.regret_mean:.2f}   mean params of picks: {summary.params_mean:.3f} M"
     )
     console.print(
-        f"simulated search time: {summary.search_seconds_mean:.2f} s per run (stored scoring "
-        f"seconds of the sampled architectures)   query wall time: {finished - started:.3f} s"
+        f"simulated search time: {summary.search_seconds_mean:.2f} s per run   query wall "
+        f"time: {header['query_seconds']:.3f} s"
+        + (f"   saved as search run {header['saved_as']}" if "saved_as" in header else "")
     )
     print_table(
-        ["picked", "index", "arch_str", "score", "params (M)", column.key],
+        ["picked", "index", "arch_str", "score", "params (M)", header["accuracy_column"]],
         [
             [p.times_picked, p.arch_index, p.arch_str, p.score, p.params_m, p.accuracy]
             for p in summary.top_picks
         ],
         title="most frequent picks",
     )
+    if result.front is not None:
+        rows = _front_rows(table, result, score)
+        print_table(
+            ["index", "arch_str", "score", "params (M)", header["accuracy_column"]],
+            [
+                [r["arch_index"], r["arch_str"], r["score"], r["params_m"], r["accuracy"]]
+                for r in rows
+            ],
+            title=f"Pareto front of score vs params ({len(rows)} architectures)",
+        )

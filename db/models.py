@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Enum,
     Float,
@@ -181,3 +183,20 @@ class Score(Base):
         )
     )
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SearchRun(Base):
+    """A saved search (``search --save``): what was asked, what it found, which runs it read."""
+
+    __tablename__ = "search_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    strategy: Mapped[str] = mapped_column(String(32))
+    space: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(64))
+    scorers: Mapped[str] = mapped_column(String(255))
+    accuracy_column: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    picks: Mapped[list[int]] = mapped_column(JSON)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tfnas_db.db.models import (
     ArchCost,
@@ -190,76 +190,119 @@ def pick_run(
 
 @dataclass(frozen=True)
 class ScoreTable:
-    """One scorer's finite scores on one dataset, with size and one accuracy column.
-
-    Arrays are aligned row by row and sorted by architecture index; ``accuracy`` is NaN
-    where the benchmark has no figure.
+    """Candidates of a search: architectures with a finite score for every requested scorer,
+    with size, one accuracy column and the training-baseline columns, row-aligned and
+    sorted by architecture index. ``accuracy`` (and the extras) are NaN where the
+    benchmark has no figure.
     """
 
-    run: RunInfo
+    runs: dict[str, RunInfo]
     column: AccuracyColumn
     arch_index: np.ndarray
     arch_str: np.ndarray
-    score: np.ndarray
-    seconds: np.ndarray
     params_m: np.ndarray
     flops_m: np.ndarray
     accuracy: np.ndarray
+    val_acc_12ep: np.ndarray
+    train_seconds_200ep: np.ndarray
+    scores: dict[str, np.ndarray]
+    seconds: dict[str, np.ndarray]
 
     def __len__(self) -> int:
         return len(self.arch_index)
+
+    @property
+    def run(self) -> RunInfo:
+        return next(iter(self.runs.values()))
+
+    @property
+    def score(self) -> np.ndarray:
+        return next(iter(self.scores.values()))
+
+    @property
+    def score_seconds(self) -> np.ndarray:
+        return next(iter(self.seconds.values()))
 
 
 def load_score_table(
     session: Session,
     space: str,
     dataset: str,
-    scorer: str,
+    scorers: str | list[str],
     column: AccuracyColumn,
     run_id: int | None = None,
 ) -> ScoreTable:
-    """All finite scores of one run with size and accuracy: one indexed query."""
-    run = pick_run(session, space, dataset, scorer, run_id)
-    _, dataset_id = space_and_dataset_ids(session, space, dataset)
+    """One indexed query: every architecture with a finite score of each scorer (none: all
+    architectures), its size, the chosen accuracy and the baseline columns."""
+    names = [scorers] if isinstance(scorers, str) else list(scorers)
+    runs = {
+        name: pick_run(session, space, dataset, name, run_id if i == 0 else None)
+        for i, name in enumerate(names)
+    }
+    space_id, dataset_id = space_and_dataset_ids(session, space, dataset)
+
+    def result(metric: str, epochs: int):  # type: ignore[no-untyped-def]
+        alias = aliased(BenchmarkResult)
+        return alias, and_(
+            alias.architecture_id == Architecture.id,
+            alias.dataset_id == dataset_id,
+            alias.metric == metric,
+            alias.epochs == epochs,
+        )
+
+    acc, acc_on = result(column.metric, column.epochs)
+    val12, val12_on = result("val", 12)
+    train, train_on = result("train_seconds", 200)
+    score_aliases = [aliased(Score) for _ in names]
     query = (
         select(
             Architecture.arch_index,
             Architecture.arch_str,
-            Score.value,
-            Score.seconds,
             ArchCost.params_m,
             ArchCost.flops_m,
-            BenchmarkResult.value,
+            acc.value,
+            val12.value,
+            train.value,
+            *[c for alias in score_aliases for c in (alias.value, alias.seconds)],
         )
-        .join(Architecture, Architecture.id == Score.architecture_id)
         .join(
             ArchCost,
             and_(ArchCost.architecture_id == Architecture.id, ArchCost.dataset_id == dataset_id),
         )
-        .outerjoin(
-            BenchmarkResult,
-            and_(
-                BenchmarkResult.architecture_id == Architecture.id,
-                BenchmarkResult.dataset_id == dataset_id,
-                BenchmarkResult.metric == column.metric,
-                BenchmarkResult.epochs == column.epochs,
-            ),
-        )
-        .where(Score.run_id == run.id, Score.status == ScoreStatus.OK)
+        .outerjoin(acc, acc_on)
+        .outerjoin(val12, val12_on)
+        .outerjoin(train, train_on)
+        .where(Architecture.space_id == space_id)
         .order_by(Architecture.arch_index)
     )
+    for name, alias in zip(names, score_aliases, strict=True):
+        query = query.join(
+            alias,
+            and_(
+                alias.architecture_id == Architecture.id,
+                alias.run_id == runs[name].id,
+                alias.status == ScoreStatus.OK,
+            ),
+        )
     rows = session.execute(query).all()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
+    width = 7 + 2 * len(names)
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+    def floats(values: tuple[object, ...]) -> np.ndarray:
+        return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+
     return ScoreTable(
-        run=run,
+        runs=runs,
         column=column,
-        arch_index=np.asarray(columns[0], dtype=np.int64),
-        arch_str=np.asarray(columns[1], dtype=object),
-        score=np.asarray(columns[2], dtype=np.float64),
-        seconds=np.asarray(columns[3], dtype=np.float64),
-        params_m=np.asarray(columns[4], dtype=np.float64),
-        flops_m=np.asarray(columns[5], dtype=np.float64),
-        accuracy=np.asarray([np.nan if v is None else v for v in columns[6]], dtype=np.float64),
+        arch_index=np.asarray(cols[0], dtype=np.int64),
+        arch_str=np.asarray(cols[1], dtype=object),
+        params_m=floats(cols[2]),
+        flops_m=floats(cols[3]),
+        accuracy=floats(cols[4]),
+        val_acc_12ep=floats(cols[5]),
+        train_seconds_200ep=floats(cols[6]),
+        scores={name: floats(cols[7 + 2 * i]) for i, name in enumerate(names)},
+        seconds={name: floats(cols[8 + 2 * i]) for i, name in enumerate(names)},
     )
 
 

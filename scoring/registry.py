@@ -96,19 +96,25 @@ class ScorerRegistry:
             for module in self._modules:
                 importlib.import_module(module)
 
-    def names(self) -> list[str]:
-        self._ensure_loaded()
-        return list(self._specs)
-
     def specs(self) -> list[ScorerSpec]:
+        """Registered scorers in a stable order: built-in modules first, in the order of
+        ``BUILTIN_MODULES``, each in definition order (whatever was imported first)."""
         self._ensure_loaded()
-        return list(self._specs.values())
+        rank = {module: i for i, module in enumerate(self._modules)}
+        position = {name: i for i, name in enumerate(self._specs)}
+        return sorted(
+            self._specs.values(),
+            key=lambda spec: (rank.get(spec.fn.__module__, len(rank)), position[spec.name]),
+        )
+
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.specs()]
 
     def get(self, name: str) -> ScorerSpec:
         self._ensure_loaded()
         canonical = self._aliases.get(name, name)
         if canonical not in self._specs:
-            raise TfnasError(f"unknown scorer {name!r}; valid scorers: {', '.join(self._specs)}")
+            raise TfnasError(f"unknown scorer {name!r}; valid scorers: {', '.join(self.names())}")
         return self._specs[canonical]
 
     def resolve(self, names: str | Iterable[str]) -> list[ScorerSpec]:

@@ -15,10 +15,27 @@ from tfnas_db.search.penalties import penalised
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Per run: the picked candidate (row into the arrays) and the rows it sampled."""
+    """Per run: the picked candidate (row into the arrays) and the rows it evaluated.
+
+    ``samples`` is (runs, k), padded with -1 where a run evaluated fewer; strategies whose
+    cost is not "the scoring seconds of what they evaluated" (ET-NAS, the training-based
+    baselines) give ``search_seconds`` per run directly.
+    """
 
     picks: np.ndarray  # (runs,) row indices
-    samples: np.ndarray  # (runs, n) row indices evaluated by each run
+    samples: np.ndarray  # (runs, k) row indices evaluated by each run, -1 padded
+    search_seconds: np.ndarray | None = None
+    front: np.ndarray | None = None  # pareto: rows of the non-dominated set, by size
+
+    def seconds_per_run(self, seconds: np.ndarray) -> np.ndarray:
+        if self.search_seconds is not None:
+            return self.search_seconds
+        valid = self.samples >= 0
+        return np.where(valid, seconds[np.maximum(self.samples, 0)], 0.0).sum(axis=1)
+
+    @property
+    def evaluations(self) -> np.ndarray:
+        return (self.samples >= 0).sum(axis=1)
 
 
 def sample_without_replacement(

@@ -66,12 +66,12 @@ def summarise(
     ]
     return SearchSummary(
         runs=len(result.picks),
-        n=int(result.samples.shape[1]),
+        n=int(np.max(result.evaluations)),
         accuracy_mean=float(np.nanmean(picked_acc)),
         accuracy_std=float(np.nanstd(picked_acc)),
         regret_mean=float(best_accuracy - np.nanmean(picked_acc)),
         best_accuracy=best_accuracy,
         params_mean=float(np.mean(params_m[result.picks])),
-        search_seconds_mean=float(np.mean(seconds[result.samples].sum(axis=1))),
+        search_seconds_mean=float(np.mean(result.seconds_per_run(seconds))),
         top_picks=top_picks,
     )

@@ -5,24 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def tfnas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TFNAS_DB_URL", "TFNAS_DATA_DIR")}
-    return subprocess.run(
-        [sys.executable, "-c", "from tfnas_db.cli.app import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
+from helpers import tfnas
 
 
 @pytest.fixture(scope="module")

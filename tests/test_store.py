@@ -101,3 +101,32 @@ def test_unreachable_server_is_one_clear_error() -> None:
     engine = make_engine(resolve_url("postgresql://nobody@127.0.0.1:1/nothing"))
     with pytest.raises(TfnasError, match="cannot connect to the store"):
         check_schema(engine)
+
+
+def test_upgrading_a_0001_store_with_data_keeps_it_and_adds_saved_searches(
+    empty_url: str,
+) -> None:
+    engine = make_engine(resolve_url(empty_url))
+    upgrade_schema(engine, "0001")
+    with pytest.raises(TfnasError, match="is at schema revision 0001 but this tfnas-db needs"):
+        check_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO search_space (id, name, n_archs, description) "
+                "VALUES (1, 'nats-tss', 15625, 'x')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
+                "VALUES (1, 1, 0, 'a')"
+            )
+        )
+    before, after = upgrade_schema(engine)
+    assert (before, after) == ("0001", head_revision(engine))
+    check_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT arch_str FROM architecture")).scalar() == "a"
+        assert conn.execute(text("SELECT count(*) FROM search_run")).scalar() == 0
+    engine.dispose()

@@ -25,6 +25,8 @@ class SearchSpaceInfo:
     resolve_arch: Callable[[str], tuple[int, str]]
     cost: Callable[[str, int, int], nats_tss.ArchCost]
     degree: Callable[[str], int]
+    choices: Callable[[str], tuple[int, ...]]  # categorical encoding, for mutations
+    n_options: int
     network_builder: str  # "module:function", imported only when a network is built
 
     def build_network(self, arch_str: str, n_classes: int) -> nn.Module:
@@ -41,6 +43,8 @@ SPACES: dict[str, SearchSpaceInfo] = {
         resolve_arch=nats_tss.resolve_arch,
         cost=nats_tss.arch_cost,
         degree=nats_tss.degree,
+        choices=nats_tss.op_choices,
+        n_options=len(nats_tss.OPS),
         network_builder="tfnas_db.scoring.spaces.nats_tss_net:build_network",
     ),
 }

@@ -89,6 +89,11 @@ def format_arch(cell: tuple[str, ...]) -> str:
     return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
 
 
+def op_choices(arch_str: str) -> tuple[int, ...]:
+    """The six ops as indices into :data:`OPS` (string order): a mutation changes one."""
+    return tuple(OPS.index(op) for op in parse_arch(arch_str))
+
+
 def to_naslib_tuple(arch_str: str) -> tuple[int, ...]:
     """NAS-Bench-Suite-Zero tuple of an arch string (its zc_*.json key is ``str(tuple)``)."""
     cell = parse_arch(arch_str)
