@@ -19,6 +19,7 @@ from tfnas_db.cli import db_cmd
 from tfnas_db.cli.analysis_cmd import correlate_command, export_command
 from tfnas_db.cli.dashboard_cmd import dashboard_command
 from tfnas_db.cli.populate_cmd import populate_command
+from tfnas_db.cli.reproduce_cmd import reproduce_command
 from tfnas_db.cli.runs_cmd import runs_command
 from tfnas_db.cli.scorers_cmd import scorers_command
 from tfnas_db.cli.search_cmd import search_command
@@ -37,6 +38,7 @@ app.command("populate")(populate_command)
 app.command("search")(search_command)
 app.command("correlate")(correlate_command)
 app.command("export")(export_command)
+app.command("reproduce")(reproduce_command)
 app.command("runs")(runs_command)
 app.command("scorers")(scorers_command)
 app.command("dashboard")(dashboard_command)

@@ -66,7 +66,7 @@ def etnas(
         seen = set(history)
         children: list[int] = []
         attempts = 0
-        while len(history) < cycles and attempts < 50 * cycles:
+        while len(history) < cycles and attempts < 10 * cycles:
             attempts += 1
             tournament = rng.choice(len(members), size=min(sample, len(members)), replace=False)
             parent = max((members[i] for i in tournament), key=lambda r: fitness[r])

@@ -35,27 +35,27 @@ class MutationTable:
     def weights(self) -> np.ndarray:
         return self.n_options ** np.arange(self.choices.shape[1], dtype=np.int64)
 
-    def mutate(self, rows: np.ndarray, rng: np.random.Generator, tries: int = 64) -> np.ndarray:
-        """For each row, a candidate that differs in exactly one position (uniformly drawn
-        position and new option, redrawn until it is a candidate); if none is found in
-        ``tries`` draws the row itself is returned."""
+    def neighbours(self, rows: np.ndarray) -> np.ndarray:
+        """(R, L * (n_options - 1)) candidate rows one position away, -1 where absent."""
         rows = np.asarray(rows, dtype=np.int64)
-        out = rows.copy()
-        pending = np.ones(len(rows), dtype=bool)
+        current = self.choices[rows]  # (R, L)
         length = self.choices.shape[1]
         weights = self.weights
-        for _ in range(tries):
-            idx = np.flatnonzero(pending)
-            if len(idx) == 0:
-                break
-            current = self.choices[rows[idx]]
-            position = rng.integers(0, length, size=len(idx))
-            shift = rng.integers(1, self.n_options, size=len(idx))
-            old = current[np.arange(len(idx)), position]
-            new = (old + shift) % self.n_options
-            codes = current @ weights + (new - old) * weights[position]
-            child = self.row_of_code[codes]
-            found = child >= 0
-            out[idx[found]] = child[found]
-            pending[idx[found]] = False
-        return out
+        position = np.repeat(np.arange(length), self.n_options - 1)  # (K,)
+        shift = np.tile(np.arange(1, self.n_options), length)  # (K,)
+        old = current[:, position]  # (R, K)
+        new = (old + shift) % self.n_options
+        codes = (current @ weights)[:, None] + (new - old) * weights[position]
+        return self.row_of_code[codes]
+
+    def mutate(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For each row, a uniformly drawn candidate that differs in exactly one position
+        (a random edge given a random new op, restricted to candidates); a row with no
+        candidate neighbour is returned unchanged."""
+        rows = np.asarray(rows, dtype=np.int64)
+        neighbours = self.neighbours(rows)
+        valid = neighbours >= 0
+        keys = np.where(valid, rng.random(neighbours.shape), -1.0)
+        choice = np.argmax(keys, axis=1)
+        picked = neighbours[np.arange(len(rows)), choice]
+        return np.where(valid.any(axis=1), picked, rows)

@@ -85,7 +85,7 @@ def _mutations(inputs: SearchInputs) -> MutationTable:
 
 
 def _random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
-    (name,) = inputs.scores
+    name = next(iter(inputs.scores))  # the --scorer (first of the loaded scores)
     eligible = None if inputs.eligible.all() else inputs.eligible
     return random_search(
         inputs.scores[name],
@@ -101,7 +101,7 @@ def _random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
 
 
 def _rea(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
-    (name,) = inputs.scores
+    name = next(iter(inputs.scores))  # the --scorer (first of the loaded scores)
     return regularized_evolution(
         _global_fitness(inputs, name, options),
         _mutations(inputs),
@@ -141,7 +141,7 @@ def _etnas(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
 
 
 def _pareto(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
-    (name,) = inputs.scores
+    name = next(iter(inputs.scores))  # the --scorer (first of the loaded scores)
     rows = np.flatnonzero(inputs.eligible)
     score = _global_fitness(inputs, name, options)[rows]
     size = inputs.params_m[rows]

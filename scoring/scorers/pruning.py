@@ -11,8 +11,6 @@ out-of-memory: a failure is stored as status=error with the batch size in the ru
 
 from __future__ import annotations
 
-import torch
-
 from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.registry import Need, scorer
 
@@ -23,6 +21,8 @@ LOSS = Need.WEIGHT_GRAD | Need.LABELS
 @scorer("snip", needs=LOSS, citation=CITATION + " (SNIP: Lee et al., ICLR 2019)")
 def snip(ctx: ScoringContext) -> float:
     """sum |W * dL/dW| over Conv2d/Linear weights (the connection sensitivity |dL/dmask|)."""
+    import torch  # lazily: registering scorers must not import torch
+
     grads = ctx.loss_gradients()
     return float(
         sum(
@@ -35,6 +35,8 @@ def snip(ctx: ScoringContext) -> float:
 @scorer("grad_norm", needs=LOSS, citation=CITATION)
 def grad_norm(ctx: ScoringContext) -> float:
     """sum over Conv2d/Linear layers of the L2 norm of dL/dW (per layer, then summed)."""
+    import torch  # lazily: registering scorers must not import torch
+
     grads = ctx.loss_gradients()
     return float(sum(torch.linalg.vector_norm(g).item() for g in grads.grads))
 
@@ -46,6 +48,8 @@ def fisher(ctx: ScoringContext) -> float:
     foresight inserts an identity after each Conv2d/Linear and hooks its gradient; the
     same quantity is read here from the retained gradient of the layer output.
     """
+    import torch  # lazily: registering scorers must not import torch
+
     grads = ctx.loss_gradients()
     return float(sum(torch.sum(f).item() for f in grads.fisher))
 
@@ -57,6 +61,8 @@ def grasp(ctx: ScoringContext) -> float:
     The sign is foresight's/NASLib's (higher is better there, and here). The first
     gradient g is the shared one; only the Hessian-vector product is extra work.
     """
+    import torch  # lazily: registering scorers must not import torch
+
     from tfnas_db.scoring.passes import hessian_gradient_product
 
     grads = ctx.loss_gradients()

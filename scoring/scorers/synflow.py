@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.registry import Need, scorer
 
@@ -22,6 +20,8 @@ def synflow(ctx: ScoringContext) -> float:
     reach 1e40, past float32's range), one input of ones. The shared network is untouched.
     The raw sum is stored (NASLib stores its logarithm; ranks are the same).
     """
+    import torch  # lazily: registering scorers must not import torch
+
     flow = ctx.synflow_pass()
     return float(
         sum(torch.sum(w * g).item() for w, g in zip(flow.weights, flow.grads, strict=True))
@@ -35,6 +35,8 @@ def synflow(ctx: ScoringContext) -> float:
 )
 def logsynflow(ctx: ScoringContext) -> float:
     """sum over Conv2d/Linear weights of |W| * log(|dR/d|W|| + 1), on synflow's pass."""
+    import torch  # lazily: registering scorers must not import torch
+
     flow = ctx.synflow_pass()
     return float(
         sum(

@@ -1,0 +1,118 @@
+"""``tfnas-db reproduce TABLE``: a paper's table, ours beside the paper's."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from tfnas_db.cli.output import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    clean_floats,
+    console,
+    print_json,
+    print_table,
+)
+from tfnas_db.cli.search_cmd import search_inputs
+from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
+from tfnas_db.db.store import open_store
+from tfnas_db.errors import TfnasError
+from tfnas_db.search.reproduce import TABLES, Candidates, reproduce
+
+
+def _fmt(pair: list[float] | None) -> str:
+    return "-" if pair is None else f"{pair[0]:.2f}+-{pair[1]:.2f}"
+
+
+def reproduce_command(
+    table: Annotated[str, typer.Argument(help=f"One of: {', '.join(TABLES)}.")],
+    scorer: Annotated[
+        str | None, typer.Option(help="Score for the 'Ours'/NAS-WOT rows (table default).")
+    ] = None,
+    runs: Annotated[int | None, typer.Option(help="Runs per row (default: the paper's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Run a paper's protocol over the store and print it beside the paper's numbers."""
+    if fmt == OutputFormat.csv:
+        raise TfnasError("reproduce prints --format table or json")
+    if runs is not None and runs < 1:
+        raise TfnasError(f"--runs must be at least 1, got {runs}")
+    store = open_store(db)
+    with store.session() as session:
+
+        @cache
+        def held(dataset: str) -> list[tuple[str, int]]:
+            return [(c.metric, c.epochs) for c in accuracy_columns(session, space, dataset)]
+
+        @cache
+        def load(dataset: str, scorers: tuple[str, ...], metric: str, epochs: int) -> Candidates:
+            data = load_score_table(
+                session, space, dataset, list(scorers), AccuracyColumn(metric, epochs)
+            )
+            if len(data) == 0:
+                raise TfnasError(f"no candidates for {scorers} on {dataset}")
+            eligible = np.ones(len(data), dtype=bool)
+            return Candidates(data.accuracy, data.params_m, search_inputs(data, space, eligible))
+
+        meta, plans, rows = reproduce(
+            table,
+            lambda d, s, m, e: load(d, tuple(s), m, e),
+            held,
+            scorer=scorer,
+            runs=runs,
+            seed=seed,
+        )
+    missing = sorted({c.missing for r in rows for c in r.cells if c.missing})
+    if fmt == OutputFormat.json:
+        payload: dict[str, Any] = {
+            **meta,
+            "columns": [p.__dict__ for p in plans],
+            "rows": [
+                {
+                    "method": r.method,
+                    "kind": r.kind,
+                    "paper_seconds": r.paper_seconds,
+                    "cells": [c.__dict__ for c in r.cells],
+                }
+                for r in rows
+            ],
+            "missing": missing,
+        }
+        print_json(clean_floats(payload))
+        return
+    console.print(f"[bold]{meta['title']}[/bold] ({meta['runs']} runs, score {meta['scorer']})")
+    console.print(f"source: {meta['source']}")
+    datasets = list(dict.fromkeys(p.dataset for p in plans))
+    for dataset in datasets:
+        idx = [i for i, p in enumerate(plans) if p.dataset == dataset]
+        header = ["method"]
+        for i in idx:
+            header += [f"{plans[i].split} paper", f"{plans[i].split} ours ({plans[i].status})"]
+        header += ["search s paper", "search s ours"]
+        body = []
+        for r in rows:
+            line = [r.method]
+            for i in idx:
+                c = r.cells[i]
+                line += [_fmt(c.paper), "missing" if c.missing else _fmt(c.ours)]
+            seconds = next(
+                (r.cells[i].seconds for i in idx if r.cells[i].seconds is not None), None
+            )
+            line += [
+                "-" if r.paper_seconds is None else f"{r.paper_seconds:g}",
+                "-" if seconds is None else f"{seconds:.1f}",
+            ]
+            body.append(line)
+        print_table(header, body, title=dataset)
+    for p in plans:
+        console.print(f"  {p.label}: {p.status} ({p.detail})")
+    console.print(f"note: {meta['note']}")
+    for command in missing:
+        console.print(f"missing scores; run: {command}")
