@@ -11,6 +11,7 @@ from torch import nn
 
 from tfnas_db.db.models import ScoreStatus
 from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine
 from tfnas_db.scoring.minibatch import Minibatch, synthetic_minibatch
@@ -115,11 +116,31 @@ def test_registry_rejects_duplicates_and_lists_valid_names() -> None:
     assert [s.name for s in REGISTRY.resolve("all")] == REGISTRY.names()
 
 
-def test_scorer_seconds_include_the_shared_forward() -> None:
-    mb = synthetic_minibatch(get_dataset("cifar10"), 16, 0)
-    out = _engine(mb).score(ARCH, REGISTRY.resolve("naswot,params"))
-    assert out["naswot"].seconds > 0.001
-    assert out["params"].seconds < out["naswot"].seconds
+def test_scorer_seconds_are_own_work_plus_every_shared_artefact_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Accounting with a fake clock: a shared artefact costs 5, scorer a works 1, b 2."""
+    clock = [0.0]
+    monkeypatch.setattr("tfnas_db.scoring.context.time.perf_counter", lambda: clock[0])
+
+    def advance(by: float) -> float:
+        clock[0] += by
+        return by
+
+    def a(ctx):  # type: ignore[no-untyped-def]
+        ctx._artefact("shared", lambda: advance(5))
+        advance(1)
+        return 1.0
+
+    def b(ctx):  # type: ignore[no-untyped-def]
+        ctx._artefact("shared", lambda: advance(5))  # cached: costs nothing now
+        advance(2)
+        return 2.0
+
+    ctx = ScoringContext(get_space("nats-tss"), ARCH, get_dataset("cifar10"), 8, 0, "cpu", None)
+    assert ctx.run_scorer(a) == (1.0, 6.0)
+    assert ctx.run_scorer(b) == (2.0, 7.0)
+    assert clock[0] == 8.0
 
 
 def test_integer_and_float_code_products_agree(monkeypatch: pytest.MonkeyPatch) -> None:
