@@ -14,35 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import time
 
 import torch
+from machine import machine
 
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine
 from tfnas_db.scoring.minibatch import synthetic_minibatch
 from tfnas_db.scoring.registry import REGISTRY
 from tfnas_db.scoring.spaces import get_space
-
-
-def machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
 
 
 def main() -> None:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import machine
 from scipy.stats import kendalltau
 
 from tfnas_db.scoring.datasets import get_dataset
@@ -38,24 +37,6 @@ from tfnas_db.scoring.registry import REGISTRY
 from tfnas_db.scoring.spaces import get_space
 
 FIVE = ["naswot", "jacov", "epe_nas", "synflow", "relu_count"]
-REF_NAME = {"jacov": "naswot_jacobian"}
-
-
-def machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-    }
 
 
 def load_reference(path: str | None):  # type: ignore[no-untyped-def]

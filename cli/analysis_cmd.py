@@ -11,9 +11,12 @@ from typing import Annotated
 import typer
 
 from tfnas_db.cli.output import (
+    DatasetOption,
     DbOption,
     FormatOption,
     OutputFormat,
+    ScorersFilterOption,
+    SpaceOption,
     clean_floats,
     console,
     print_csv,
@@ -34,11 +37,9 @@ def _scorer_list(scorers: str | None) -> list[str] | None:
 
 
 def correlate_command(
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
-    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
-    scorers: Annotated[
-        str | None, typer.Option(help="Comma-separated scorers (default: every stored one).")
-    ] = None,
+    dataset: DatasetOption = "cifar10",
+    space: SpaceOption = "nats-tss",
+    scorers: ScorersFilterOption = None,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
@@ -84,11 +85,9 @@ class ExportFormat(enum.StrEnum):
 
 
 def export_command(
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
-    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
-    scorers: Annotated[
-        str | None, typer.Option(help="Comma-separated scorers (default: every stored one).")
-    ] = None,
+    dataset: DatasetOption = "cifar10",
+    space: SpaceOption = "nats-tss",
+    scorers: ScorersFilterOption = None,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="csv, json (records) or parquet.")
     ] = ExportFormat.csv,

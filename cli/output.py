@@ -36,6 +36,15 @@ DbOption = Annotated[
     ),
 ]
 
+DatasetOption = Annotated[
+    str, typer.Option(help="cifar10, cifar100 or ImageNet16-120 (NATS-Bench names).")
+]
+SpaceOption = Annotated[str, typer.Option(help="Search space.")]
+ScorersFilterOption = Annotated[
+    str | None,
+    typer.Option("--scorers", help="Comma-separated scorers (default: every stored one)."),
+]
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 

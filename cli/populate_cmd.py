@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from tfnas_db.cli.output import (
+    DatasetOption,
     DbOption,
     FormatOption,
     OutputFormat,
+    SpaceOption,
     console,
     err_console,
     print_json,
@@ -37,10 +39,8 @@ def populate_command(
     scorers: Annotated[
         str, typer.Option(help="Comma-separated scorer names, or 'all' (see: tfnas-db scorers).")
     ] = DEFAULT_SCORERS,
-    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
-    dataset: Annotated[
-        str, typer.Option(help="cifar10, cifar100 or ImageNet16-120 (NATS-Bench names).")
-    ] = "cifar10",
+    space: SpaceOption = "nats-tss",
+    dataset: DatasetOption = "cifar10",
     batch_size: Annotated[int, typer.Option(help="Minibatch size K.")] = 128,
     seed: Annotated[
         int, typer.Option(help="Seed of the minibatch and of every network's init.")

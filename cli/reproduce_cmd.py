@@ -12,6 +12,7 @@ from tfnas_db.cli.output import (
     DbOption,
     FormatOption,
     OutputFormat,
+    SpaceOption,
     clean_floats,
     console,
     print_json,
@@ -35,7 +36,7 @@ def reproduce_command(
     ] = None,
     runs: Annotated[int | None, typer.Option(help="Runs per row (default: the paper's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
+    space: SpaceOption = "nats-tss",
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:

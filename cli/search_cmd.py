@@ -9,9 +9,11 @@ import numpy as np
 import typer
 
 from tfnas_db.cli.output import (
+    DatasetOption,
     DbOption,
     FormatOption,
     OutputFormat,
+    SpaceOption,
     clean_floats,
     console,
     print_csv,
@@ -90,8 +92,8 @@ def search_command(
     scorer: Annotated[
         str | None, typer.Option(help="Scorer whose stored scores rank candidates.")
     ] = None,
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
-    space: Annotated[str, typer.Option(help="Search space.")] = "nats-tss",
+    dataset: DatasetOption = "cifar10",
+    space: SpaceOption = "nats-tss",
     strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = "random",
     n: Annotated[int, typer.Option("--n", help="random: architectures sampled per run.")] = 100,
     runs: Annotated[int, typer.Option(help="Independent runs (R).")] = 500,

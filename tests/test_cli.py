@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import tfnas
 
+REPORTED_TIMES = ("query_seconds", "search_seconds")  # reported, never asserted on
+
 
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -44,7 +46,9 @@ def test_search_json_reports_accuracy_time_and_picks(populated: str) -> None:
     assert data["runs"] == 50 and data["n"] == 20 and len(data["picks"]) == 50
     assert data["accuracy_column"] == "val_acc_200ep"
     assert 0 < data["accuracy_mean"] < 100 and data["accuracy_std"] >= 0
-    assert data["search_seconds_mean"] > 0 and "query_seconds" in data
+    simulated_cost = data["search_seconds_mean"]
+    assert simulated_cost > 0
+    assert all(key in data for key in REPORTED_TIMES)
     assert data["regret_mean"] == pytest.approx(data["best_accuracy"] - data["accuracy_mean"])
     plain = json.loads(
         tfnas(

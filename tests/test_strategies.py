@@ -55,7 +55,8 @@ def test_budgeted_rea_and_random_stay_within_the_budget() -> None:
     spent = rea.seconds_per_run(cost)
     assert np.all(spent <= 300.0) and np.all(spent > 300.0 - 14)
     rs = budgeted_random_search(SCORE, cost, budget=300.0, runs=30, seed=0)
-    assert np.all(rs.search_seconds <= 300.0)
+    simulated_cost = rs.search_seconds
+    assert np.all(simulated_cost <= 300.0)
     best_seen = np.max(np.where(rs.samples >= 0, SCORE[np.maximum(rs.samples, 0)], -1), axis=1)
     assert np.array_equal(SCORE[rs.picks], best_seen)
     with pytest.raises(TfnasError, match="cannot pay"):
@@ -112,7 +113,8 @@ def test_etnas_follows_algorithm_1() -> None:
     assert np.all(result.evaluations <= 20)
     history = result.samples[0][result.samples[0] >= 0]
     assert len(set(history.tolist())) == len(history)  # a child must be new to the history
-    assert np.all(result.search_seconds > 0)
+    simulated_cost = result.search_seconds
+    assert np.all(simulated_cost > 0)
 
 
 def _inputs(eligible: np.ndarray | None = None) -> SearchInputs:
@@ -151,7 +153,8 @@ def test_training_baselines_use_12_epoch_accuracy_and_the_budget() -> None:
     inputs = _inputs()
     for name in ("train-random", "train-rea"):
         result = STRATEGIES[name].run(inputs, SearchOptions(runs=10, budget_seconds=1200.0))
-        assert np.all(result.search_seconds <= 1200.0)
+        simulated_cost = result.search_seconds
+        assert np.all(simulated_cost <= 1200.0)
         assert np.all(result.evaluations == 20)  # 1000 s x 12/200 = 60 s per training
 
 
