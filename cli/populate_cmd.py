@@ -21,8 +21,7 @@ from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.minibatch import resolve_data_dir
 from tfnas_db.scoring.populate import PopulateConfig, populate
-
-DEFAULT_SCORERS = "naswot,relu_count,params,flops"
+from tfnas_db.scoring.registry import DEFAULT_SCORERS
 
 
 def _read_archs(path: Path) -> list[str]:
@@ -38,7 +37,7 @@ def _read_archs(path: Path) -> list[str]:
 def populate_command(
     scorers: Annotated[
         str, typer.Option(help="Comma-separated scorer names, or 'all' (see: tfnas-db scorers).")
-    ] = DEFAULT_SCORERS,
+    ] = ",".join(DEFAULT_SCORERS),
     space: SpaceOption = "nats-tss",
     dataset: DatasetOption = "cifar10",
     batch_size: Annotated[int, typer.Option(help="Minibatch size K.")] = 128,

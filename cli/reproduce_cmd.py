@@ -18,11 +18,11 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
-from tfnas_db.cli.search_cmd import search_inputs
 from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.search.reproduce import TABLES, Candidates, reproduce
+from tfnas_db.search.runner import search_inputs
 
 
 def _fmt(pair: list[float] | None) -> str:

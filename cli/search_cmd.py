@@ -30,11 +30,11 @@ from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.registry import REGISTRY
-from tfnas_db.scoring.spaces import get_space
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, check_mu_sigma, get_penalty
 from tfnas_db.search.random_search import SearchResult
-from tfnas_db.search.strategies import STRATEGIES, SearchInputs, SearchOptions, get_strategy
-from tfnas_db.search.summary import SearchSummary, summarise
+from tfnas_db.search.runner import run_search
+from tfnas_db.search.strategies import STRATEGIES, SearchOptions, get_strategy
+from tfnas_db.search.summary import SearchSummary
 
 PENALTY_HELP = (
     "Size penalty: none, gdf, hsdf or rdf. The score is min-max normalised over the "
@@ -44,48 +44,6 @@ PENALTY_HELP = (
     "(the thesis' printed densities are not)."
 )
 STRATEGY_HELP = "; ".join(f"{s.name}: {s.summary}" for s in STRATEGIES.values())
-
-
-def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:
-    info = get_space(space)
-    choices = np.asarray([info.choices(a) for a in table.arch_str], dtype=np.int64)
-    return SearchInputs(
-        scores=table.scores,
-        seconds=table.seconds,
-        params_m=table.params_m,
-        val_acc_12ep=table.val_acc_12ep,
-        train_seconds_200ep=table.train_seconds_200ep,
-        choices=choices.reshape(len(table), -1),
-        n_options=info.n_options,
-        eligible=eligible,
-    )
-
-
-def run_search(
-    table: ScoreTable,
-    space: str,
-    strategy: str,
-    options: SearchOptions,
-    max_params: float | None,
-    max_flops: float | None,
-) -> SearchResult:
-    eligible = np.ones(len(table), dtype=bool)
-    if max_params is not None:
-        eligible &= table.params_m <= max_params
-    if max_flops is not None:
-        eligible &= table.flops_m <= max_flops
-    available = int(eligible.sum())
-    what = ", ".join(table.scores) or "benchmark"
-    if available == 0:
-        raise TfnasError(f"no architecture with stored {what} scores fits the size limits")
-    if get_strategy(strategy).uses_n and options.n > available:
-        limits = " within the size limits" if available < len(table) else ""
-        raise TfnasError(
-            f"--n {options.n} is larger than the {available} architectures with a stored "
-            f"{what} score{limits}; lower --n or populate more architectures"
-        )
-    inputs = search_inputs(table, space, eligible)
-    return get_strategy(strategy).run(inputs, options)
 
 
 def search_command(
@@ -166,26 +124,8 @@ def search_command(
         table = load_score_table(session, space, data.name, scorers, column, run_id)
         best = best_accuracy(session, space, data.name, column)
     loaded = time.perf_counter()
-    result = run_search(
-        table,
-        space,
-        strategy,
-        options,
-        None if strategy == "pareto" else max_params,
-        max_flops,
-    )
-    primary = scorers[0] if scorers else None
-    score = table.scores[primary] if primary else table.val_acc_12ep
-    summary = summarise(
-        result,
-        arch_index=table.arch_index,
-        arch_str=table.arch_str,
-        score=score,
-        params_m=table.params_m,
-        accuracy=table.accuracy,
-        seconds=table.seconds[primary] if primary else np.zeros(len(table)),
-        best_accuracy=best,
-    )
+    outcome = run_search(table, space, strategy, options, max_flops=max_flops, best_accuracy=best)
+    result, summary, score = outcome.result, outcome.summary, outcome.score
     finished = time.perf_counter()
     header: dict[str, Any] = {
         "strategy": strategy,
@@ -216,9 +156,7 @@ def search_command(
         print_json(clean_floats(payload))
         return
     if fmt == OutputFormat.csv:
-        seconds_per_run = result.seconds_per_run(
-            table.seconds[primary] if primary else np.zeros(len(table))
-        )
+        seconds_per_run = result.seconds_per_run(outcome.seconds)
         print_csv(
             ["run", "arch_index", "arch_str", "score", "params_m", column.key, "search_seconds"],
             [

@@ -1,46 +1,28 @@
-"""Streamlit entry point (``tfnas-db dashboard``). Issue 1: a placeholder overview page.
+"""Streamlit entry point (``tfnas-db dashboard``): the page registry and the sidebar.
 
-Reads the store through the same query layer as the CLI; the URL comes from
-``$TFNAS_DB_URL`` (set by the ``dashboard`` command from ``--db``).
+One file shows the whole app: each page is a thin script in ``views/`` that reads the
+store through :mod:`tfnas_db.dashboard.data` (the CLI's query layer, cached). The store
+URL comes from ``$TFNAS_DB_URL``, which ``tfnas-db dashboard --db`` sets.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from tfnas_db.db.queries import list_runs
-from tfnas_db.db.store import open_store
-from tfnas_db.errors import TfnasError
+from tfnas_db.dashboard.context import sidebar
 
-st.set_page_config(page_title="tfnas-db", layout="wide")
-st.title("tfnas-db")
-st.caption("A precomputed database of training-free NAS scores.")
-try:
-    store = open_store(None)
-    with store.session() as session:
-        runs = list_runs(session)
-except TfnasError as exc:
-    st.warning(str(exc))
-    st.stop()
-if not runs:
-    st.info("The store holds no scores yet; run: tfnas-db populate --limit 200")
-else:
-    st.subheader("Stored score runs")
-    st.dataframe(
-        [
-            {
-                "run": r.id,
-                "scorer": r.scorer,
-                "dataset": r.dataset,
-                "space": r.space,
-                "data": r.data_source,
-                "batch": r.batch_size,
-                "seed": r.seed,
-                "ok": r.n_ok,
-                "nan": r.n_nan,
-                "error": r.n_error,
-            }
-            for r in runs
-        ],
-        hide_index=True,
-    )
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = [
+    st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page(VIEWS / "explorer.py", title="Explorer", icon=":material/travel_explore:"),
+    st.Page(VIEWS / "correlations.py", title="Correlations", icon=":material/scatter_plot:"),
+    st.Page(VIEWS / "search.py", title="Search", icon=":material/manage_search:"),
+    st.Page(VIEWS / "penalties.py", title="Penalties", icon=":material/tune:"),
+]
+
+st.set_page_config(page_title="tfnas-db", page_icon=":material/neurology:", layout="wide")
+page = st.navigation(PAGES)
+sidebar()
+page.run()

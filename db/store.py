@@ -189,7 +189,16 @@ class Store:
 
 
 def open_store(db: str | None = None, *, check: bool = True) -> Store:
-    engine = make_engine(resolve_url(db))
+    """The store at ``db``; with ``check``, a missing SQLite file or an out-of-date schema
+    is a one-line error naming the command to run (never an empty file left behind)."""
+    url = resolve_url(db)
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if check and file not in (None, ":memory:") and not Path(str(file)).exists():
+        raise TfnasError(
+            f"no store at {file}; create one: tfnas-db db upgrade --db {file} && "
+            f"tfnas-db populate --db {file}"
+        )
+    engine = make_engine(url)
     if check:
         check_schema(engine)
     return Store(engine)

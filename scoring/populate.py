@@ -43,7 +43,7 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine, needs_of, pick_device
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
-from tfnas_db.scoring.registry import REGISTRY, ScorerSpec
+from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
 from tfnas_db.scoring.spaces import get_space
 
 COMMIT_EVERY_SECONDS = 1.0
@@ -53,7 +53,7 @@ COMMIT_EVERY_SECONDS = 1.0
 class PopulateConfig:
     space: str = "nats-tss"
     dataset: str = "cifar10"
-    scorers: str | Sequence[str] = "naswot,relu_count,params,flops"
+    scorers: str | Sequence[str] = DEFAULT_SCORERS
     batch_size: int = 128
     seed: int = 0
     data_dir: Path | None = None  # None: synthetic minibatch

@@ -136,6 +136,9 @@ class ScorerRegistry:
 
 REGISTRY = ScorerRegistry(BUILTIN_MODULES)
 
+# What `tfnas-db populate` scores when --scorers is not given: NASWOT and the free size columns.
+DEFAULT_SCORERS = ("naswot", "relu_count", "params", "flops")
+
 
 def scorer(
     name: str,

@@ -59,6 +59,7 @@ class Strategy:
     scorers: Callable[[str | None], list[str]]  # scorers it reads, given --scorer
     run: Callable[[SearchInputs, SearchOptions], SearchResult]
     uses_n: bool = False
+    takes_scorer: bool = True  # ranks by the one scorer the user names (--scorer)
 
 
 def _one_scorer(scorer: str | None) -> list[str]:
@@ -205,6 +206,7 @@ STRATEGIES: dict[str, Strategy] = {
             "ET-NAS Algorithm 1 (logsynflow, degree, naswot, loss_slope)",
             lambda _s: ["logsynflow", "naswot", "loss_slope", "degree"],
             _etnas,
+            takes_scorer=False,
         ),
         Strategy(
             "pareto",
@@ -218,6 +220,7 @@ STRATEGIES: dict[str, Strategy] = {
             "simulated training time under --budget-seconds",
             lambda _s: [],
             _train_random,
+            takes_scorer=False,
         ),
         Strategy(
             "train-rea",
@@ -225,6 +228,7 @@ STRATEGIES: dict[str, Strategy] = {
             "training time under --budget-seconds",
             lambda _s: [],
             _train_rea,
+            takes_scorer=False,
         ),
     )
 }

@@ -206,11 +206,14 @@ def index_of_arch(arch_str: str) -> int:
 
 
 def resolve_arch(token: str) -> tuple[int, str]:
-    """An architecture given as an index or an arch string -> ``(index, arch_str)``."""
+    """An architecture given as an index, an arch string or a NASLib tuple such as
+    ``(1, 2, 0, 3, 4, 2)`` -> ``(index, arch_str)``."""
     text = token.strip()
     if text.lstrip("-").isdigit():
         index = int(text)
         return index, arch_of_index(index)
+    if text[:1] in "([":
+        text = from_naslib_tuple(text)
     index = index_of_arch(text)
     return index, index_table()[index]
 

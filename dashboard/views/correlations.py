@@ -1,0 +1,45 @@
+"""Correlations: any scorer against any accuracy column, and the tau/rho table."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tfnas_db.dashboard import charts, data
+from tfnas_db.dashboard.context import page_context
+
+st.title("Correlations")
+context = page_context()
+table, scorers = data.architectures(context.url, context.space, context.dataset)
+accuracy_cols = [c for c in table.columns if "_acc_" in c]
+if not accuracy_cols:
+    st.info(f"The store holds no accuracies for {context.dataset}; run: tfnas-db db seed")
+    st.stop()
+
+left, right = st.columns(2)
+scorer = left.selectbox("Scorer", scorers, key="corr_scorer")
+default_col = accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accuracy_cols else 0
+accuracy = right.selectbox("Accuracy column", accuracy_cols, index=default_col, key="corr_acc")
+
+result = data.correlations(context.url, context.space, context.dataset, accuracy)
+chosen = result[result["scorer"] == scorer].iloc[0]
+cols = st.columns(4)
+cols[0].metric("Architectures", int(chosen["n"]))
+cols[1].metric("Kendall tau", f"{chosen['kendall_tau']:.3f}")
+cols[2].metric("Spearman rho", f"{chosen['spearman_rho']:.3f}")
+cols[3].metric("tau in top 10 %", f"{chosen['top10_kendall_tau']:.3f}")
+st.altair_chart(charts.score_scatter(table, scorer, accuracy), width="stretch")
+
+st.subheader(f"Every scorer against {accuracy}")
+st.dataframe(
+    result.drop(columns=["accuracy"]),
+    hide_index=True,
+    column_config={
+        "kendall_tau": st.column_config.NumberColumn(format="%.3f"),
+        "spearman_rho": st.column_config.NumberColumn(format="%.3f"),
+        "top10_kendall_tau": st.column_config.NumberColumn("tau in top 10 %", format="%.3f"),
+    },
+)
+st.caption(
+    "Over architectures with both a finite score and an accuracy; the top 10 % are by "
+    "accuracy. The same numbers as `tfnas-db correlate`."
+)

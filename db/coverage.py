@@ -1,0 +1,138 @@
+"""What a store holds and what is missing, with the ``populate`` command that fills each gap.
+
+The dashboard's overview page and ``tfnas-db db status`` read this; it answers the first
+question a new user has ("is my store complete, and what do I run if not?") without
+opening a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tfnas_db.db.models import ArchCost, Architecture, Dataset, SearchSpace
+from tfnas_db.db.queries import RunInfo, list_runs
+
+REAL = "real"  # ScoreRun.data_source of a run on a --data-dir minibatch
+
+
+@dataclass(frozen=True)
+class RunCoverage:
+    run: RunInfo
+    n_archs: int  # architectures of the run's space
+
+    @property
+    def fraction(self) -> float:
+        return self.run.n_scores / self.n_archs if self.n_archs else 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.run.n_scores >= self.n_archs
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A piece of the store that is missing or incomplete, and the command that fills it."""
+
+    space: str
+    dataset: str
+    scorers: tuple[str, ...]
+    reason: str
+    command: str
+
+
+@dataclass(frozen=True)
+class StoreOverview:
+    spaces: dict[str, int]  # space -> architectures seeded
+    datasets: list[str]  # datasets with seeded sizes/accuracies
+    coverage: list[RunCoverage]
+    gaps: list[Gap]
+
+    @property
+    def empty(self) -> bool:
+        return not self.coverage
+
+
+def populate_command(run: RunInfo | None, space: str, dataset: str, scorers: list[str]) -> str:
+    """The command that creates or resumes a run (resuming needs its exact configuration)."""
+    parts = ["tfnas-db populate", f"--dataset {dataset}", f"--scorers {','.join(scorers)}"]
+    if space != "nats-tss":
+        parts.append(f"--space {space}")
+    if run is not None:
+        if run.batch_size != 128:
+            parts.append(f"--batch-size {run.batch_size}")
+        if run.seed != 0:
+            parts.append(f"--seed {run.seed}")
+        if run.data_source == REAL:
+            parts.append("--data real --data-dir DIR")
+    return " ".join(parts)
+
+
+def _seeded(session: Session) -> tuple[dict[str, int], dict[str, list[str]]]:
+    spaces = dict(
+        session.execute(
+            select(SearchSpace.name, func.count(Architecture.id))
+            .join(Architecture, Architecture.space_id == SearchSpace.id)
+            .group_by(SearchSpace.name)
+        ).all()
+    )
+    per_space: dict[str, list[str]] = {name: [] for name in spaces}
+    rows = session.execute(
+        select(SearchSpace.name, Dataset.name)
+        .select_from(ArchCost)
+        .join(Architecture, Architecture.id == ArchCost.architecture_id)
+        .join(SearchSpace, SearchSpace.id == Architecture.space_id)
+        .join(Dataset, Dataset.id == ArchCost.dataset_id)
+        .distinct()
+    ).all()
+    for space, dataset in rows:
+        per_space[space].append(dataset)
+    return spaces, {k: sorted(v) for k, v in per_space.items()}
+
+
+def store_overview(session: Session, default_scorers: tuple[str, ...]) -> StoreOverview:
+    """Coverage of every score run, and gaps: incomplete runs and, per seeded dataset,
+    default scorers with no run at all."""
+    spaces, datasets = _seeded(session)
+    coverage = [
+        RunCoverage(run=run, n_archs=spaces.get(run.space, 0)) for run in list_runs(session)
+    ]
+    gaps: list[Gap] = []
+    incomplete: dict[tuple[str, str, int, int, bool], list[RunCoverage]] = {}
+    for item in coverage:
+        if not item.complete:
+            run = item.run
+            key = (run.space, run.dataset, run.batch_size, run.seed, run.data_source == REAL)
+            incomplete.setdefault(key, []).append(item)
+    for (space, dataset, *_), items in incomplete.items():
+        names = [c.run.scorer for c in items]
+        held = ", ".join(f"{c.run.scorer} #{c.run.id}: {c.run.n_scores}" for c in items)
+        gaps.append(
+            Gap(
+                space=space,
+                dataset=dataset,
+                scorers=tuple(names),
+                reason=f"incomplete runs ({held} of {items[0].n_archs} architectures)",
+                command=populate_command(items[0].run, space, dataset, names),
+            )
+        )
+    for space, names in datasets.items():
+        for dataset in names:
+            held = {
+                c.run.scorer for c in coverage if (c.run.space, c.run.dataset) == (space, dataset)
+            }
+            absent = [name for name in default_scorers if name not in held]
+            if absent:
+                gaps.append(
+                    Gap(
+                        space=space,
+                        dataset=dataset,
+                        scorers=tuple(absent),
+                        reason=f"no {', '.join(absent)} scores on {dataset}",
+                        command=populate_command(None, space, dataset, absent),
+                    )
+                )
+    all_datasets = sorted({d for names in datasets.values() for d in names})
+    return StoreOverview(spaces=spaces, datasets=all_datasets, coverage=coverage, gaps=gaps)

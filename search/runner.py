@@ -1,0 +1,102 @@
+"""Running one configured search over a loaded :class:`ScoreTable`.
+
+Shared by ``tfnas-db search`` and the dashboard's search page, so both apply hard size
+limits, validate N against the candidates and summarise the picks the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tfnas_db.db.queries import ScoreTable
+from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.spaces import get_space
+from tfnas_db.search.random_search import SearchResult
+from tfnas_db.search.strategies import SearchInputs, SearchOptions, get_strategy
+from tfnas_db.search.summary import SearchSummary, summarise
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A search's picks with what the reports need beside them.
+
+    ``score`` is the column the strategy ranks by (its first scorer; the 12-epoch
+    validation accuracy for the training baselines) and ``seconds`` its stored cost.
+    """
+
+    result: SearchResult
+    summary: SearchSummary
+    score: np.ndarray
+    seconds: np.ndarray
+
+
+def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:
+    info = get_space(space)
+    choices = np.asarray([info.choices(a) for a in table.arch_str], dtype=np.int64)
+    return SearchInputs(
+        scores=table.scores,
+        seconds=table.seconds,
+        params_m=table.params_m,
+        val_acc_12ep=table.val_acc_12ep,
+        train_seconds_200ep=table.train_seconds_200ep,
+        choices=choices.reshape(len(table), -1),
+        n_options=info.n_options,
+        eligible=eligible,
+    )
+
+
+def eligible_rows(
+    table: ScoreTable, max_params: float | None, max_flops: float | None
+) -> np.ndarray:
+    eligible = np.ones(len(table), dtype=bool)
+    if max_params is not None:
+        eligible &= table.params_m <= max_params
+    if max_flops is not None:
+        eligible &= table.flops_m <= max_flops
+    return eligible
+
+
+def run_search(
+    table: ScoreTable,
+    space: str,
+    strategy: str,
+    options: SearchOptions,
+    *,
+    max_flops: float | None = None,
+    best_accuracy: float = float("nan"),
+) -> SearchOutcome:
+    """Run ``strategy`` on the table's candidates and summarise its picks.
+
+    ``options.max_params`` is a hard limit for every strategy but ``pareto``, for which
+    it is the size budget of the pick (the front itself spans all sizes).
+    """
+    chosen = get_strategy(strategy)
+    hard_params = None if strategy == "pareto" else options.max_params
+    eligible = eligible_rows(table, hard_params, max_flops)
+    available = int(eligible.sum())
+    what = ", ".join(table.scores) or "benchmark"
+    if available == 0:
+        raise TfnasError(f"no architecture with stored {what} scores fits the size limits")
+    if chosen.uses_n and options.n > available:
+        limits = " within the size limits" if available < len(table) else ""
+        raise TfnasError(
+            f"--n {options.n} is larger than the {available} architectures with a stored "
+            f"{what} score{limits}; lower --n or populate more architectures"
+        )
+    result = chosen.run(search_inputs(table, space, eligible), options)
+    primary = next(iter(table.scores), None)
+    score = table.scores[primary] if primary else table.val_acc_12ep
+    seconds = table.seconds[primary] if primary else np.zeros(len(table))
+    summary = summarise(
+        result,
+        arch_index=table.arch_index,
+        arch_str=table.arch_str,
+        score=score,
+        params_m=table.params_m,
+        accuracy=table.accuracy,
+        seconds=seconds,
+        best_accuracy=best_accuracy,
+    )
+    return SearchOutcome(result=result, summary=summary, score=score, seconds=seconds)
