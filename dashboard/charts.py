@@ -50,7 +50,7 @@ def score_scatter(table: pd.DataFrame, score: str, accuracy: str) -> alt.Chart:
     ]
     return (
         alt.Chart(data, height=460)
-        .mark_circle(size=14, opacity=0.6)
+        .mark_circle(size=20, opacity=0.6)
         .encode(
             x=alt.X(f"{score}:Q", title=score, scale=alt.Scale(zero=False)),
             y=alt.Y(f"{accuracy}:Q", title=accuracy, scale=alt.Scale(zero=False)),

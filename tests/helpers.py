@@ -19,3 +19,30 @@ def tfnas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
         env=env,
         timeout=600,
     )
+
+
+DASHBOARD_SCORERS = "naswot,relu_count,params,flops,logsynflow,degree"
+
+
+def populated_store(folder: Path, n_archs: int = 30) -> str:
+    """A small real store for dashboard tests: the first ``n_archs`` architectures scored
+    with cheap scorers at batch 16 (seconds on a CPU)."""
+    url = f"sqlite:///{folder / 'dashboard.db'}"
+    for args in (
+        ("db", "upgrade", "--db", url),
+        (
+            "populate",
+            "--db",
+            url,
+            "--limit",
+            str(n_archs),
+            "--batch-size",
+            "16",
+            "--quiet",
+            "--scorers",
+            DASHBOARD_SCORERS,
+        ),
+    ):
+        out = tfnas(*args)
+        assert out.returncode == 0, out.stderr
+    return url

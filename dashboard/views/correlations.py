@@ -16,7 +16,12 @@ if not accuracy_cols:
     st.stop()
 
 left, right = st.columns(2)
-scorer = left.selectbox("Scorer", scorers, key="corr_scorer")
+scorer = left.selectbox(
+    "Scorer",
+    scorers,
+    index=scorers.index("naswot") if "naswot" in scorers else 0,
+    key="corr_scorer",
+)
 default_col = accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accuracy_cols else 0
 accuracy = right.selectbox("Accuracy column", accuracy_cols, index=default_col, key="corr_acc")
 
