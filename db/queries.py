@@ -284,7 +284,7 @@ def load_score_table(
                 alias.status == ScoreStatus.OK,
             ),
         )
-    rows = session.execute(query).all()
+    rows = session.connection().execute(query).fetchall()  # Core rows: no ORM overhead
     width = 7 + 2 * len(names)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
+
+from tfnas_db.search.rank_stats import kendall_tau_b, spearman_rho
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Correlation:
 def _tau(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan")
-    return float(kendalltau(x, y).statistic)
+    return kendall_tau_b(x, y)
 
 
 def correlate(
@@ -33,7 +34,7 @@ def correlate(
     x, y = np.asarray(scores)[ok], np.asarray(accuracy)[ok]
     rho = float("nan")
     if len(x) >= 2 and not (np.all(x == x[0]) or np.all(y == y[0])):
-        rho = float(spearmanr(x, y).statistic)
+        rho = spearman_rho(x, y)
     top = np.zeros(len(y), dtype=bool)
     if len(y):
         cutoff = np.quantile(y, 0.9)

@@ -89,8 +89,26 @@ def format_arch(cell: tuple[str, ...]) -> str:
     return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
 
 
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+_CANONICAL_SOURCES = ("0", "0", "1", "0", "1", "2")
+
+
 def op_choices(arch_str: str) -> tuple[int, ...]:
-    """The six ops as indices into :data:`OPS` (string order): a mutation changes one."""
+    """The six ops as indices into :data:`OPS` (string order): a mutation changes one.
+
+    Searches encode every stored architecture on each query, so canonical strings take a
+    split-based fast path; anything else goes through :func:`parse_arch` and its errors.
+    """
+    edges = [part.split("~") for part in arch_str.split("|") if part and part != "+"]
+    if (
+        len(edges) == 6
+        and all(
+            len(edge) == 2 and edge[0] in _OP_INDEX and edge[1] == source
+            for edge, source in zip(edges, _CANONICAL_SOURCES, strict=True)
+        )
+        and arch_str.count("+") == 2
+    ):
+        return tuple(_OP_INDEX[edge[0]] for edge in edges)
     return tuple(OPS.index(op) for op in parse_arch(arch_str))
 
 
