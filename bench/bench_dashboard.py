@@ -8,7 +8,8 @@ Two measurements per page:
   until every chart is drawn and the script has finished (cold server, then warm).
 
 Usage:
-  python bench/bench_dashboard.py --db STORE [--repeat 3] [--browser] [--out FILE.json]
+  python bench/bench_dashboard.py --db STORE [--repeat 3] [--browser [--screenshots DIR]]
+                                   [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def apptest_seconds(url: str, repeat: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def browser_seconds(url: str, repeat: int) -> dict[str, dict[str, float]]:
+def browser_seconds(
+    url: str, repeat: int, screenshots: Path | None = None
+) -> dict[str, dict[str, float]]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
@@ -129,6 +132,11 @@ def browser_seconds(url: str, repeat: int) -> dict[str, dict[str, float]]:
                 entry = out.setdefault(page.file, {"cold_s": 0.0, "warm_s": []})  # type: ignore[dict-item]
                 if round_name == "cold":
                     entry["cold_s"] = seconds
+                    if screenshots is not None:
+                        time.sleep(1.0)  # let chart transitions settle
+                        screenshots.mkdir(parents=True, exist_ok=True)
+                        stem = Path(page.file).stem
+                        driver.save_screenshot(str(screenshots / f"full-{stem}.png"))
                 else:
                     entry["warm_s"].append(seconds)  # type: ignore[attr-defined]
     finally:
@@ -146,6 +154,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--screenshots", type=Path, help="with --browser: save full-<page>.png here"
+    )
     args = parser.parse_args()
     from tfnas_db.db.coverage import store_overview
     from tfnas_db.db.store import open_store
@@ -162,7 +173,7 @@ def main() -> None:
     }
     print(json.dumps(record["apptest"], indent=1), flush=True)
     if args.browser:
-        record["browser"] = browser_seconds(args.db, args.repeat)
+        record["browser"] = browser_seconds(args.db, args.repeat, args.screenshots)
     print(json.dumps(record, indent=1))
     if args.out:
         args.out.write_text(json.dumps(record, indent=1) + "\n")

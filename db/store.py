@@ -17,7 +17,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +183,17 @@ class Store:
         """A session whose transaction commits on success and rolls back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see the bulk loads of seed and populate.
+
+        With stale statistics (autovacuum off, or not yet run) it estimates a handful of
+        rows per table and plans the wide query as nested loops: seconds instead of a
+        fraction of one. SQLite plans these queries well without statistics.
+        """
+        if self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
 
     def close(self) -> None:
         self.engine.dispose()

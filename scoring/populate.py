@@ -100,7 +100,10 @@ class PopulateSummary:
 def ensure_seeded(store: Store, space: str) -> bool:
     get_space(space)
     with store.session() as session:
-        return seed_nats_tss(session)
+        added = seed_nats_tss(session)
+    if added:
+        store.refresh_statistics()
+    return added
 
 
 def _select_targets(
@@ -254,6 +257,7 @@ def populate(
             flush()
         with store.session() as session:
             mark_finished(session, runs.values())
+        store.refresh_statistics()
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.scored -= len({row["architecture_id"] for row in buffer})

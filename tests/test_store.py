@@ -130,3 +130,16 @@ def test_upgrading_a_0001_store_with_data_keeps_it_and_adds_saved_searches(
         assert conn.execute(text("SELECT arch_str FROM architecture")).scalar() == "a"
         assert conn.execute(text("SELECT count(*) FROM search_run")).scalar() == 0
     engine.dispose()
+
+
+def test_seeding_refreshes_postgresql_planner_statistics(pg_empty_url: str) -> None:
+    """With autovacuum off (as on the CI server) stale statistics turn the wide query into
+    nested loops; seeding and populate run ANALYZE so the planner sees the real sizes."""
+    upgrade_schema(make_engine(resolve_url(pg_empty_url)))
+    store = open_store(pg_empty_url)
+    assert ensure_seeded(store, "nats-tss")
+    with store.engine.connect() as conn:
+        estimate = conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'benchmark_result'")
+        ).scalar_one()
+    assert estimate > 100_000
