@@ -19,16 +19,14 @@ import json
 import logging
 import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from tfnas_db.dashboard import data
 from tfnas_db.dashboard.pages import PAGES
+from tfnas_db.dashboard.serve import served_dashboard
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 APP = str(Path(data.__file__).resolve().parent / "app.py")
@@ -65,28 +63,6 @@ def browser_seconds(
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    port = 8799
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tfnas_db.cli.app import main; main()",
-            "dashboard",
-            "--db",
-            url,
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in (
@@ -98,36 +74,15 @@ def browser_seconds(
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    charts = {
-        "overview.py": 1,
-        "explorer.py": 0,
-        "correlations.py": 1,
-        "search.py": 1,
-        "penalties.py": 2,
-    }
-
-    def ready(page_file: str):  # type: ignore[no-untyped-def]
-        script = (
-            'return [document.querySelectorAll(\'[data-testid="stVegaLiteChart"] canvas,'
-            ' [data-testid="stVegaLiteChart"] svg\').length,'
-            " document.querySelectorAll('h1').length,"
-            " document.querySelectorAll('[data-testid=\"stStatusWidget\"]').length];"
-        )
-
-        def check(drv) -> bool:  # type: ignore[no-untyped-def]
-            drawn, headings, running = drv.execute_script(script)
-            return headings > 0 and drawn >= charts[page_file] and running == 0
-
-        return check
-
     out: dict[str, dict[str, float]] = {}
-    try:
+    with served_dashboard(url) as base:
         for round_name in ("cold", *(["warm"] * repeat)):
             for page in PAGES:
                 started = time.perf_counter()
                 driver.get(f"{base}/{page.url_path}")
-                time.sleep(0.3)  # the status widget appears only once the script starts
-                WebDriverWait(driver, 120, poll_frequency=0.05).until(ready(page.file))
+                WebDriverWait(driver, 120, poll_frequency=0.05).until(
+                    lambda drv, page=page: drv.execute_script(page.ready_script)
+                )
                 seconds = time.perf_counter() - started
                 entry = out.setdefault(page.file, {"cold_s": 0.0, "warm_s": []})  # type: ignore[dict-item]
                 if round_name == "cold":
@@ -139,9 +94,7 @@ def browser_seconds(
                         driver.save_screenshot(str(screenshots / f"full-{stem}.png"))
                 else:
                     entry["warm_s"].append(seconds)  # type: ignore[attr-defined]
-    finally:
-        driver.quit()
-        server.terminate()
+    driver.quit()
     return {
         k: {"cold_s": v["cold_s"], "warm_s": statistics.median(v["warm_s"])}  # type: ignore[arg-type]
         for k, v in out.items()

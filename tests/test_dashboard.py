@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import populated_store, tfnas
+from helpers import DASHBOARD_SCORERS, populated_store, tfnas
 from streamlit.testing.v1 import AppTest
 
 from tfnas_db.dashboard import data
@@ -58,14 +58,7 @@ def test_overview_counts_runs_and_names_missing_pieces(
     assert metric(app, "Architectures") == "15625"
     assert metric(app, "Score runs") == "6"
     coverage = app.dataframe[0].value
-    assert set(coverage["scorer"]) == {
-        "naswot",
-        "relu_count",
-        "params",
-        "flops",
-        "logsynflow",
-        "degree",
-    }
+    assert set(coverage["scorer"]) == set(DASHBOARD_SCORERS.split(","))
     assert coverage["coverage"].max() == pytest.approx(30 / 15625)
     commands = [c.value for c in app.code]
     assert any(
@@ -124,14 +117,7 @@ def test_correlations_scatter_and_table(store: str, monkeypatch: pytest.MonkeyPa
     assert encoding["color"]["field"] == "params_m"
     assert {"arch_str", "arch_index"} <= {t["field"] for t in encoding["tooltip"]}
     table = app.dataframe[0].value
-    assert set(table["scorer"]) == {
-        "naswot",
-        "relu_count",
-        "params",
-        "flops",
-        "logsynflow",
-        "degree",
-    }
+    assert set(table["scorer"]) == set(DASHBOARD_SCORERS.split(","))
     naswot_tau = metric(app, "Kendall tau")
     app.selectbox(key="corr_scorer").select("params").run()
     params_tau = metric(app, "Kendall tau")

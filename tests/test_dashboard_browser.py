@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,17 +17,10 @@ import pytest
 from helpers import populated_store
 
 from tfnas_db.dashboard.pages import PAGES
+from tfnas_db.dashboard.serve import served_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("TFNAS_SCREENSHOT_DIR", REPO / "docs" / "screenshots"))
-# Charts each page must draw: Vega-Lite (Altair) charts, and Graphviz drawings.
-EXPECTED = {
-    "overview.py": (1, 0),
-    "explorer.py": (0, 1),
-    "correlations.py": (1, 0),
-    "search.py": (1, 0),
-    "penalties.py": (2, 0),
-}
 
 
 def _need(what: str) -> None:
@@ -72,64 +61,10 @@ def browser() -> Iterator[object]:
     driver.quit()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = populated_store(tmp_path_factory.mktemp("browser"))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "TFNAS_DB_URL"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tfnas_db.cli.app import main; main()",
-            "dashboard",
-            "--db",
-            url,
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"dashboard did not start: {server.stderr.read().decode()[-2000:]}")
-        time.sleep(0.5)
-    yield base
-    server.terminate()
-    server.wait(timeout=30)
-
-
-def _rendered(vega: int, graphviz: int):  # type: ignore[no-untyped-def]
-    """Wait condition: the page's charts are drawn and its script is no longer running."""
-    from selenium.webdriver.common.by import By
-
-    def done(driver) -> bool:  # type: ignore[no-untyped-def]
-        drawn = driver.find_elements(
-            By.CSS_SELECTOR,
-            '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
-        )
-        cells = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stGraphVizChart"] svg')
-        running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
-        return len(drawn) >= vega and len(cells) >= graphviz and not running
-
-    return done
+    with served_dashboard(populated_store(tmp_path_factory.mktemp("browser"))) as base:
+        yield base
 
 
 def test_every_page_renders_its_charts_in_chromium(browser, dashboard: str) -> None:  # type: ignore[no-untyped-def]
@@ -138,10 +73,11 @@ def test_every_page_renders_its_charts_in_chromium(browser, dashboard: str) -> N
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for page in PAGES:
-        vega, graphviz = EXPECTED[page.file]
         browser.get(f"{dashboard}/{page.url_path}")
 
-        WebDriverWait(browser, 90).until(_rendered(vega, graphviz))
+        WebDriverWait(browser, 90).until(
+            lambda driver, page=page: driver.execute_script(page.ready_script)
+        )
         time.sleep(1.0)  # let the last chart finish its transition before the screenshot
         heading = browser.find_element(By.TAG_NAME, "h1").text
         assert heading, page.file

@@ -8,7 +8,8 @@ import streamlit as st
 
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import page_context
-from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, PENALTIES, normalise, penalised
+from tfnas_db.dashboard.widgets import mu_sigma_sliders
+from tfnas_db.search.penalties import PENALTIES, normalise, penalised
 
 TOP = 10
 
@@ -21,9 +22,7 @@ st.caption(
 context = page_context()
 table, scorers = data.architectures(context.url, context.space, context.dataset)
 
-left, right = st.columns(2)
-mu = left.slider("mu (M params with w = 1)", 0.0, 1.5, DEFAULT_MU, 0.05, key="pen_mu")
-sigma = right.slider("sigma (M params)", 0.05, 1.5, DEFAULT_SIGMA, 0.05, key="pen_sigma")
+mu, sigma = mu_sigma_sliders("pen", columns=tuple(st.columns(2)))
 max_size = float(np.nanmax(table["params_m"].to_numpy(float)))
 st.altair_chart(charts.penalty_curves(mu, sigma, max_size), width="stretch")
 

@@ -7,9 +7,10 @@ import streamlit as st
 
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import PageContext, page_context
+from tfnas_db.dashboard.widgets import mu_sigma_sliders
 from tfnas_db.db.queries import AccuracyColumn
 from tfnas_db.errors import TfnasError
-from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, PENALTIES
+from tfnas_db.search.penalties import PENALTIES
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions
 
 # Configuration B starts penalised so the comparison shows what a size penalty changes.
@@ -64,24 +65,7 @@ def configuration(
         key=f"{slot}_penalty",
         disabled=not chosen.takes_scorer and strategy != "etnas",
     )
-    mu = st.slider(
-        "mu (M params with w = 1)",
-        0.0,
-        1.5,
-        DEFAULT_MU,
-        0.05,
-        key=f"{slot}_mu",
-        disabled=penalty == "none",
-    )
-    sigma = st.slider(
-        "sigma (M params)",
-        0.05,
-        1.5,
-        DEFAULT_SIGMA,
-        0.05,
-        key=f"{slot}_sigma",
-        disabled=penalty == "none",
-    )
+    mu, sigma = mu_sigma_sliders(slot, disabled=penalty == "none")
     max_params = st.number_input(
         "Max params (M; 0 = no limit; pareto: the budget)",
         0.0,
