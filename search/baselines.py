@@ -40,7 +40,15 @@ def budgeted_random_search(
     cheapest = float(np.min(cost[rows]))
     length = int(min(len(rows), np.ceil(budget / max(cheapest, 1e-9)) + 1))
     keys = rng.random((runs, len(rows)))
-    order = rows[np.argsort(keys, axis=1)[:, :length]]
+    # The first ``length`` positions of a random permutation: partition, then sort only
+    # those keys (the same order a full argsort gives, at a fraction of its cost).
+    first = (
+        np.argpartition(keys, length - 1, axis=1)[:, :length]
+        if length < len(rows)
+        else np.tile(np.arange(len(rows)), (runs, 1))
+    )
+    ranked = np.take_along_axis(first, np.argsort(np.take_along_axis(keys, first, 1), 1), 1)
+    order = rows[ranked]
     spent = np.cumsum(cost[order], axis=1)
     within = spent <= budget
     if not np.any(within[:, 0]):

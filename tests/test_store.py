@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from tfnas_db.db.models import ArchCost, Architecture, Base, BenchmarkResult
 from tfnas_db.db.store import (
+    SCHEMA_HEAD,
     check_schema,
     head_revision,
     make_engine,
@@ -143,3 +144,9 @@ def test_seeding_refreshes_postgresql_planner_statistics(pg_empty_url: str) -> N
             text("SELECT reltuples FROM pg_class WHERE relname = 'benchmark_result'")
         ).scalar_one()
     assert estimate > 100_000
+
+
+def test_schema_head_constant_matches_the_migration_scripts(tmp_path: Path) -> None:
+    """Query commands check the schema against SCHEMA_HEAD without importing alembic."""
+    engine = make_engine(resolve_url(f"sqlite:///{tmp_path / 'head.db'}"))
+    assert head_revision(engine) == SCHEMA_HEAD

@@ -93,6 +93,7 @@ _OP_INDEX = {op: i for i, op in enumerate(OPS)}
 _CANONICAL_SOURCES = ("0", "0", "1", "0", "1", "2")
 
 
+@lru_cache(maxsize=65536)
 def op_choices(arch_str: str) -> tuple[int, ...]:
     """The six ops as indices into :data:`OPS` (string order): a mutation changes one.
 
