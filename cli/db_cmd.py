@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tfnas_db.cli.output import DbOption, console
+from tfnas_db.cli.output import DbOption, console, print_table
 from tfnas_db.db.store import (
     current_revision,
     head_revision,
@@ -37,6 +37,35 @@ def status(db: DbOption = None) -> None:
     current, head = current_revision(engine), head_revision(engine)
     state = "up to date" if current == head else "needs: tfnas-db db upgrade"
     console.print(f"{show_url(engine.url)}: revision {current or '(none)'}, head {head} ({state})")
+    if current != head:
+        return
+    from tfnas_db.db.coverage import store_overview
+    from tfnas_db.scoring.registry import DEFAULT_SCORERS
+
+    with open_store(db).session() as session:
+        overview = store_overview(session, DEFAULT_SCORERS)
+    print_table(
+        ["run", "scorer", "dataset", "data", "ok", "nan", "error", "coverage"],
+        [
+            [
+                c.run.id,
+                c.run.scorer,
+                c.run.space,
+                c.run.dataset,
+                c.run.data_source,
+                c.run.n_ok,
+                c.run.n_nan,
+                c.run.n_error,
+                f"{c.fraction:.1%}",
+            ]
+            for c in overview.coverage
+        ],
+        title="score runs",
+    )
+    for gap in overview.gaps:
+        console.print(
+            f"missing on {gap.space}/{gap.dataset}: {gap.reason}\n  {gap.command}", soft_wrap=True
+        )
 
 
 @app.command("seed")

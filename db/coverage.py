@@ -100,11 +100,19 @@ def store_overview(session: Session, default_scorers: tuple[str, ...]) -> StoreO
         RunCoverage(run=run, n_archs=spaces.get(run.space, 0)) for run in list_runs(session)
     ]
     gaps: list[Gap] = []
-    incomplete: dict[tuple[str, str, int, int, bool], list[RunCoverage]] = {}
+    incomplete: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
     for item in coverage:
         if not item.complete:
             run = item.run
-            key = (run.space, run.dataset, run.batch_size, run.seed, run.data_source == REAL)
+            # runs filled by one populate (same configuration and extent) share a command
+            key = (
+                run.space,
+                run.dataset,
+                run.batch_size,
+                run.seed,
+                run.data_source == REAL,
+                run.n_scores,
+            )
             incomplete.setdefault(key, []).append(item)
     for (space, dataset, *_), items in incomplete.items():
         names = [c.run.scorer for c in items]

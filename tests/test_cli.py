@@ -168,3 +168,12 @@ def test_scorers_lists_the_registry() -> None:
     out = tfnas("scorers", "--format", "json")
     names = {row["name"] for row in json.loads(out.stdout)}
     assert {"naswot", "relu_count", "params", "flops"} <= names
+
+
+def test_db_status_shows_coverage_and_the_commands_that_fill_gaps(populated: str) -> None:
+    out = tfnas("db", "status", "--db", populated)
+    assert out.returncode == 0, out.stderr
+    assert "up to date" in out.stdout and "naswot" in out.stdout
+    assert "tfnas-db populate --dataset cifar100 --scorers naswot,relu_count,params,flops" in (
+        out.stdout
+    )
