@@ -74,3 +74,17 @@ def test_wheel_installed_non_editable_runs_db_upgrade(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "up to date" in status.stdout
+    # the dashboard's page scripts are data files of the package: every registered page ships
+    pages = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "from tfnas_db.dashboard.pages import PAGES; print(all(p.path.is_file() for p in "
+            "PAGES), PAGES[0].path)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout.split()
+    assert pages[0] == "True" and pages[1].startswith(site), pages
