@@ -25,6 +25,9 @@ scorer = left.selectbox(
 default_col = accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accuracy_cols else 0
 accuracy = right.selectbox("Accuracy column", accuracy_cols, index=default_col, key="corr_acc")
 
+labels = {c.key: c.label for c in data.columns_held(context.url, context.space, context.dataset)}
+st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset} (bundled table)")
+
 result = data.correlations(context.url, context.space, context.dataset, accuracy)
 chosen = result[result["scorer"] == scorer].iloc[0]
 cols = st.columns(4)

@@ -129,6 +129,7 @@ column = st.selectbox(
     format_func=lambda c: c.key,
     key="search_column",
 )
+st.caption(f"`{column.key}`: {column.label} on {context.dataset} (bundled table)")
 compare = st.toggle("Compare with a second configuration", True, key="compare")
 
 slots = ["A", "B"] if compare else ["A"]
