@@ -73,6 +73,11 @@ def run_search(
     it is the size budget of the pick (the front itself spans all sizes).
     """
     chosen = get_strategy(strategy)
+    if options.penalty != "none" and not chosen.penalisable:
+        raise TfnasError(
+            f"--penalty applies to strategies that rank by a score; {strategy} ranks by "
+            "12-epoch validation accuracy"
+        )
     hard_params = None if strategy == "pareto" else options.max_params
     eligible = eligible_rows(table, hard_params, max_flops)
     available = int(eligible.sum())

@@ -60,6 +60,7 @@ class Strategy:
     run: Callable[[SearchInputs, SearchOptions], SearchResult]
     uses_n: bool = False
     takes_scorer: bool = True  # ranks by the one scorer the user names (--scorer)
+    penalisable: bool = True  # ranks by a score, so a size penalty applies
 
 
 def _one_scorer(scorer: str | None) -> list[str]:
@@ -221,6 +222,7 @@ STRATEGIES: dict[str, Strategy] = {
             lambda _s: [],
             _train_random,
             takes_scorer=False,
+            penalisable=False,
         ),
         Strategy(
             "train-rea",
@@ -229,6 +231,7 @@ STRATEGIES: dict[str, Strategy] = {
             lambda _s: [],
             _train_rea,
             takes_scorer=False,
+            penalisable=False,
         ),
     )
 }

@@ -119,3 +119,9 @@ def test_query_commands_never_import_torch(store: str, command: list[str]) -> No
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().endswith("NO-TORCH"), out.stderr
+
+
+def test_penalty_on_a_training_baseline_is_an_error(store: str) -> None:
+    out = tfnas("search", "--db", store, "--strategy", "train-rea", "--penalty", "gdf")
+    assert out.returncode == 2
+    assert "--penalty applies to strategies that rank by a score" in out.stderr

@@ -63,8 +63,10 @@ def configuration(
         list(PENALTIES),
         index=list(PENALTIES).index(DEFAULT_PENALTY[slot]),
         key=f"{slot}_penalty",
-        disabled=not chosen.takes_scorer and strategy != "etnas",
+        disabled=not chosen.penalisable,
     )
+    if not chosen.penalisable:
+        penalty = "none"
     mu, sigma = mu_sigma_sliders(slot, disabled=penalty == "none")
     max_params = st.number_input(
         "Max params (M; 0 = no limit; pareto: the budget)",
