@@ -63,7 +63,9 @@ def sidebar() -> None:
     st.sidebar.selectbox(
         "Dataset", choices, key=DATASET_KEY, help="Datasets with stored scores (NATS-Bench names)."
     )
-    if st.sidebar.button("Reload data", help="Read the store again (e.g. during a populate)."):
+    if st.sidebar.button(
+        "Reload data", key="reload", help="Read the store again (e.g. during a populate)."
+    ):
         data.clear_caches()
         st.rerun()
 

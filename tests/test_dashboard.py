@@ -192,3 +192,35 @@ def test_missing_and_outdated_stores_say_what_to_run(
     blank.touch()
     app = open_page(f"sqlite:///{blank}", monkeypatch)
     assert "run: tfnas-db db upgrade" in app.error[0].value
+
+
+def test_reload_and_the_sidebar_dataset_picker(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    app = open_page(url, monkeypatch)
+    assert metric(app, "Datasets with scores") == "1"
+    out = tfnas(
+        "populate",
+        "--db",
+        url,
+        "--dataset",
+        "cifar100",
+        "--scorers",
+        "degree",
+        "--limit",
+        "5",
+        "--quiet",
+    )
+    assert out.returncode == 0, out.stderr
+    app.run()
+    assert metric(app, "Datasets with scores") == "1"  # cached until reloaded
+    app.button(key="reload").click().run()
+    assert metric(app, "Datasets with scores") == "2"
+    app.selectbox(key="dataset").select("cifar100").run()
+    app.switch_page("views/correlations.py").run()
+    assert not app.exception
+    assert set(app.dataframe[0].value["scorer"]) == {"degree"}
+    assert "on cifar100" in app.caption[0].value
