@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -36,4 +35,8 @@ def dashboard_command(
         "--browser.gatherUsageStats",
         "false",
     ]
-    raise typer.Exit(subprocess.call(command, env=env))
+    # Replace this process with Streamlit's (rather than waiting on a child): a signal to
+    # `tfnas-db dashboard` (Ctrl-C, or a script stopping the server it started) then reaches
+    # the server itself and leaves no orphaned Streamlit process behind.
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)

@@ -39,7 +39,7 @@ def served_dashboard(db: str, port: int | None = None, timeout: float = 90.0) ->
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
-        while not _healthy(base):
+        while not dashboard_answers(base):
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
                 stderr = server.stderr.read().decode() if server.stderr else ""
@@ -52,7 +52,8 @@ def served_dashboard(db: str, port: int | None = None, timeout: float = 90.0) ->
             server.wait(timeout=30)
 
 
-def _healthy(base: str) -> bool:
+def dashboard_answers(base: str) -> bool:
+    """Whether a Streamlit server answers its health check at ``base``."""
     try:
         with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
             return bool(reply.status == 200)

@@ -4,6 +4,7 @@ empty, missing or bad input shows what to do instead of a traceback."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tfnas_db.dashboard import data
 from tfnas_db.dashboard.pages import PAGES
+from tfnas_db.dashboard.serve import dashboard_answers, served_dashboard
 
 APP = str(Path(data.__file__).resolve().parent / "app.py")
 
@@ -224,3 +226,14 @@ def test_reload_and_the_sidebar_dataset_picker(
     assert not app.exception
     assert set(app.dataframe[0].value["scorer"]) == {"degree"}
     assert "on cifar100" in app.caption[0].value
+
+
+def test_tfnas_db_dashboard_serves_and_stops_cleanly(store: str) -> None:
+    """The command becomes the Streamlit server, so stopping it stops the server: no
+    orphan keeps answering on the port (what a script that starts a dashboard relies on)."""
+    with served_dashboard(store) as base:
+        assert dashboard_answers(base)
+    deadline = time.monotonic() + 30
+    while dashboard_answers(base) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not dashboard_answers(base)
