@@ -31,10 +31,6 @@ class PageContext:
         """``--db`` for commands shown to the user (password hidden)."""
         return _db_option(self.url)
 
-    @property
-    def scored_datasets(self) -> list[str]:
-        return sorted({c.run.dataset for c in self.overview.coverage if c.run.space == self.space})
-
 
 def _load_overview(url: str) -> StoreOverview | str:
     try:
@@ -56,8 +52,7 @@ def sidebar() -> None:
         return
     spaces = sorted(loaded.spaces) or ["nats-tss"]
     space = st.sidebar.selectbox("Search space", spaces, key=SPACE_KEY)
-    scored = sorted({c.run.dataset for c in loaded.coverage if c.run.space == space})
-    choices = scored or loaded.datasets or ["cifar10"]
+    choices = loaded.scored_datasets(space) or loaded.datasets or ["cifar10"]
     if st.session_state.get(DATASET_KEY) not in choices:
         st.session_state[DATASET_KEY] = "cifar10" if "cifar10" in choices else choices[0]
     st.sidebar.selectbox(
@@ -85,7 +80,7 @@ def page_context(*, need_scores: bool = True) -> PageContext:
     space = st.session_state.get(SPACE_KEY) or next(iter(sorted(loaded.spaces)), "nats-tss")
     dataset = st.session_state.get(DATASET_KEY) or "cifar10"
     context = PageContext(url=url, space=space, dataset=dataset, overview=loaded)
-    if need_scores and dataset not in context.scored_datasets:
+    if need_scores and dataset not in loaded.scored_datasets(space):
         st.info(f"The store holds no scores on {dataset} yet. Fill it with:")
         st.code(f"tfnas-db populate --dataset {dataset} {_db_option(url)}", language="bash")
         st.stop()

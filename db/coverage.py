@@ -54,6 +54,10 @@ class StoreOverview:
     def empty(self) -> bool:
         return not self.coverage
 
+    def scored_datasets(self, space: str) -> list[str]:
+        """Datasets holding at least one score run on ``space``."""
+        return sorted({c.run.dataset for c in self.coverage if c.run.space == space})
+
 
 def populate_command(run: RunInfo | None, space: str, dataset: str, scorers: list[str]) -> str:
     """The command that creates or resumes a run (resuming needs its exact configuration)."""
@@ -92,19 +96,13 @@ def _seeded(session: Session) -> tuple[dict[str, int], dict[str, list[str]]]:
     return spaces, {k: sorted(v) for k, v in per_space.items()}
 
 
-def store_overview(session: Session, default_scorers: tuple[str, ...]) -> StoreOverview:
-    """Coverage of every score run, and gaps: incomplete runs and, per seeded dataset,
-    default scorers with no run at all."""
-    spaces, datasets = _seeded(session)
-    coverage = [
-        RunCoverage(run=run, n_archs=spaces.get(run.space, 0)) for run in list_runs(session)
-    ]
-    gaps: list[Gap] = []
-    incomplete: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
+def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
+    """One gap per group of incomplete runs that one populate filled (same configuration
+    and extent), so a resume is a single command."""
+    groups: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
     for item in coverage:
+        run = item.run
         if not item.complete:
-            run = item.run
-            # runs filled by one populate (same configuration and extent) share a command
             key = (
                 run.space,
                 run.dataset,
@@ -113,34 +111,54 @@ def store_overview(session: Session, default_scorers: tuple[str, ...]) -> StoreO
                 run.data_source == REAL,
                 run.n_scores,
             )
-            incomplete.setdefault(key, []).append(item)
-    for (space, dataset, *_), items in incomplete.items():
+            groups.setdefault(key, []).append(item)
+    gaps = []
+    for (space, dataset, *_), items in groups.items():
         names = [c.run.scorer for c in items]
-        held = ", ".join(f"{c.run.scorer} #{c.run.id}: {c.run.n_scores}" for c in items)
+        counts = ", ".join(f"{c.run.scorer} #{c.run.id}: {c.run.n_scores}" for c in items)
         gaps.append(
             Gap(
                 space=space,
                 dataset=dataset,
                 scorers=tuple(names),
-                reason=f"incomplete runs ({held} of {items[0].n_archs} architectures)",
+                reason=f"incomplete runs ({counts} of {items[0].n_archs} architectures)",
                 command=populate_command(items[0].run, space, dataset, names),
             )
         )
+    return gaps
+
+
+def _absent_defaults(
+    coverage: list[RunCoverage], datasets: dict[str, list[str]], default_scorers: tuple[str, ...]
+) -> list[Gap]:
+    """Per seeded (space, dataset): the default scorers without any run."""
+    gaps = []
     for space, names in datasets.items():
         for dataset in names:
             held = {
                 c.run.scorer for c in coverage if (c.run.space, c.run.dataset) == (space, dataset)
             }
-            absent = [name for name in default_scorers if name not in held]
+            absent = tuple(name for name in default_scorers if name not in held)
             if absent:
                 gaps.append(
                     Gap(
                         space=space,
                         dataset=dataset,
-                        scorers=tuple(absent),
+                        scorers=absent,
                         reason=f"no {', '.join(absent)} scores on {dataset}",
-                        command=populate_command(None, space, dataset, absent),
+                        command=populate_command(None, space, dataset, list(absent)),
                     )
                 )
+    return gaps
+
+
+def store_overview(session: Session, default_scorers: tuple[str, ...]) -> StoreOverview:
+    """Coverage of every score run, and the gaps: incomplete runs and, per seeded dataset,
+    default scorers with no run at all."""
+    spaces, datasets = _seeded(session)
+    coverage = [
+        RunCoverage(run=run, n_archs=spaces.get(run.space, 0)) for run in list_runs(session)
+    ]
+    gaps = _incomplete_runs(coverage) + _absent_defaults(coverage, datasets, default_scorers)
     all_datasets = sorted({d for names in datasets.values() for d in names})
     return StoreOverview(spaces=spaces, datasets=all_datasets, coverage=coverage, gaps=gaps)
