@@ -156,6 +156,10 @@ class ScoreRun(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # computed (by populate) | bundled (the package's release) | imported (another tool's file)
+    origin: Mapped[str] = mapped_column(String(16), default="computed", server_default="computed")
+    # What the origin adds: a release manifest, an imported file's name and format...
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     space: Mapped[SearchSpace] = relationship()
     dataset: Mapped[Dataset] = relationship()
@@ -183,6 +187,9 @@ class Score(Base):
         )
     )
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Which worker produced this row (a run may be filled by several hosts and devices).
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SearchRun(Base):

@@ -9,6 +9,7 @@ the job goes on.
 
 from __future__ import annotations
 
+import platform
 import random
 import time
 from collections import Counter
@@ -207,6 +208,7 @@ def populate(
             runs[spec.name] = run.id
             done[spec.name] = stored_arch_ids(session, run.id)
     summary.run_ids = runs
+    runs_on_network = {spec.name: spec.needs.uses_network for spec in specs}
     summary.targeted = len(targets)
     pending = [
         (arch_id, index, arch, [s for s in specs if arch_id not in done[s.name]])
@@ -217,6 +219,7 @@ def populate(
 
     engine = ScoringEngine(space, dataset, config.batch_size, config.seed, device, minibatch)
     buffer: list[dict[str, Any]] = []
+    host = platform.node() or None
     last_commit = time.perf_counter()
 
     def flush() -> None:
@@ -242,6 +245,8 @@ def populate(
                             "seconds": outcome.seconds,
                             "status": outcome.status,
                             "error": outcome.error,
+                            "host": host,
+                            "device": device if runs_on_network[name] else "none",
                         }
                     )
                     summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1

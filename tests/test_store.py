@@ -150,3 +150,46 @@ def test_schema_head_constant_matches_the_migration_scripts(tmp_path: Path) -> N
     """Query commands check the schema against SCHEMA_HEAD without importing alembic."""
     engine = make_engine(resolve_url(f"sqlite:///{tmp_path / 'head.db'}"))
     assert head_revision(engine) == SCHEMA_HEAD
+
+
+def test_upgrading_a_populated_0002_store_marks_its_runs_computed(empty_url: str) -> None:
+    """0003 adds provenance columns; existing runs read as computed, old scores keep values."""
+    engine = make_engine(resolve_url(empty_url))
+    upgrade_schema(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO search_space (id, name, n_archs, description) "
+                "VALUES (1, 'nats-tss', 15625, 'x')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO dataset (id, name, n_classes, image_size) VALUES (1, 'c', 10, 32)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
+                "VALUES (1, 1, 0, 'a')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
+                "data_source, batch_size, seed, device, package_version, started_at) "
+                "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
+                "'2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO score (run_id, architecture_id, value, seconds, status) "
+                "VALUES (1, 1, 1.5, 0.25, 'ok')"
+            )
+        )
+    assert upgrade_schema(engine) == ("0002", head_revision(engine))
+    check_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT origin FROM score_run")).scalar() == "computed"
+        row = conn.execute(text("SELECT value, host, device FROM score")).one()
+    assert tuple(row) == (1.5, None, None)
+    engine.dispose()
