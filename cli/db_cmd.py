@@ -70,13 +70,12 @@ def status(db: DbOption = None) -> None:
 
 @app.command("seed")
 def seed(db: DbOption = None) -> None:
-    """Load the bundled NATS-Bench TSS table (identity, size, accuracies) if not yet loaded."""
-    from tfnas_db.scoring.populate import ensure_seeded
+    """Load the bundled NATS-Bench TSS table and the bundled score release, where missing."""
+    from tfnas_db.db.bootstrap import bootstrap_store
 
-    store = open_store(db)
-    added = ensure_seeded(store, "nats-tss")
-    console.print(
-        "seeded nats-tss: 15625 architectures, sizes and benchmark accuracies"
-        if added
-        else "nats-tss already seeded"
-    )
+    store = open_store(db, bootstrap=False)
+    notes = bootstrap_store(store)
+    for note in notes:
+        console.print(note)
+    if not notes:
+        console.print("nats-tss already seeded; the bundled release is already loaded")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tfnas_db.db.bulk import bulk_insert_dicts
 from tfnas_db.db.models import (
     ArchCost,
     Architecture,
@@ -228,7 +229,7 @@ def seed_nats_tss(session: Session) -> bool:
                     "relu_units": cost.relu_units,
                 }
             )
-    session.execute(insert(ArchCost), cost_rows)
+    bulk_insert_dicts(session, ArchCost.__table__, cost_rows)
 
     result_rows = []
     for row in rows:
@@ -245,5 +246,5 @@ def seed_nats_tss(session: Session) -> bool:
                     "source": col.source,
                 }
             )
-    session.execute(insert(BenchmarkResult), result_rows)
+    bulk_insert_dicts(session, BenchmarkResult.__table__, result_rows)
     return True

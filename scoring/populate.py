@@ -38,7 +38,6 @@ from tfnas_db.db.scores import (
     space_and_dataset_ids,
     stored_arch_ids,
 )
-from tfnas_db.db.seed import seed_nats_tss
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
@@ -99,12 +98,13 @@ class PopulateSummary:
 
 
 def ensure_seeded(store: Store, space: str) -> bool:
+    """The benchmark table and the bundled scores, loaded if the store lacks them."""
+    from tfnas_db.db.bootstrap import bootstrap_store
+
     get_space(space)
-    with store.session() as session:
-        added = seed_nats_tss(session)
-    if added:
-        store.refresh_statistics()
-    return added
+    notes = bootstrap_store(store)
+    store.notes.extend(notes)
+    return bool(notes)
 
 
 def _select_targets(
