@@ -291,9 +291,11 @@ def populate(
                     verdict = detector.observe(name, failed, outcome.error)
                     if verdict is Verdict.WATCHING:
                         held.setdefault(name, []).append(row)
-                    else:
+                    elif verdict is Verdict.CLEARED:
                         buffer.extend(held.pop(name, []))
                         buffer.append(row)
+                    else:  # systematic: its held error rows are never written
+                        held.pop(name, None)
                     summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1
                     summary.scorer_seconds[name] = (
                         summary.scorer_seconds.get(name, 0.0) + outcome.seconds
