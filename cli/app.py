@@ -23,6 +23,7 @@ from tfnas_db.cli.reproduce_cmd import reproduce_command
 from tfnas_db.cli.runs_cmd import runs_command
 from tfnas_db.cli.scorers_cmd import scorers_command
 from tfnas_db.cli.search_cmd import search_command
+from tfnas_db.db.store import operational_message
 from tfnas_db.errors import TfnasError
 
 app = typer.Typer(
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except OperationalError as exc:
-        _fail(f"database error: {exc.orig or exc}")
+        _fail(operational_message(exc))
     except SQLAlchemyError as exc:
         _fail(f"database error: {exc}")
     except OSError as exc:  # a full disk, a permission: the environment, not a bug
