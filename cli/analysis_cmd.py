@@ -111,8 +111,13 @@ def export_command(
         check_out_path(out)
     store = open_store(db)
     with store.session() as session:
-        table, _ = wide_table(
+        table, runs = wide_table(
             session, space, data.name, _scorer_list(scorers), only_scored=not all_archs
+        )
+    if not runs and not all_archs:
+        raise TfnasError(
+            f"no stored scores on {data.name} ({space}); run: tfnas-db populate --dataset "
+            f"{data.name} (or export --all-archs for the benchmark columns alone)"
         )
     if fmt == ExportFormat.parquet:
         assert out is not None
