@@ -46,7 +46,7 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
 from tfnas_db.scoring.device import check_device_syntax, resolve_device
 from tfnas_db.scoring.engine import ScoringEngine, needs_of
-from tfnas_db.scoring.failures import SystematicFailure, SystematicFailureDetector, Verdict
+from tfnas_db.scoring.failures import FailureGate, SystematicFailure
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
 from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
@@ -259,9 +259,8 @@ def populate(
         summary.kept_errors = {k: v for k, v in kept_errors(targets, stored).items() if v}
 
     engine = ScoringEngine(space, dataset, config.batch_size, config.seed, device, minibatch)
-    detector = SystematicFailureDetector()
+    gate = FailureGate()  # holds a run's rows while its first attempts all fail alike
     buffer: list[dict[str, Any]] = []
-    held: dict[str, list[dict[str, Any]]] = {}  # rows of runs whose first attempts all failed
     host = platform.node() or None
     last_commit = time.perf_counter()
 
@@ -291,14 +290,7 @@ def populate(
                         "host": host,
                         "device": device if runs_on_network[name] else "none",
                     }
-                    verdict = detector.observe(name, failed, outcome.error)
-                    if verdict is Verdict.WATCHING:
-                        held.setdefault(name, []).append(row)
-                    elif verdict is Verdict.CLEARED:
-                        buffer.extend(held.pop(name, []))
-                        buffer.append(row)
-                    else:  # systematic: its held error rows are never written
-                        held.pop(name, None)
+                    buffer.extend(gate.admit(name, row, failed, outcome.error))
                     summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1
                     summary.scorer_seconds[name] = (
                         summary.scorer_seconds.get(name, 0.0) + outcome.seconds
@@ -306,20 +298,16 @@ def populate(
                     if name in item.retries:
                         summary.retried[name] += 1
                         summary.still_failing[name] += int(failed)
-                failure = detector.failure()
-                if failure is not None:
+                if gate.detector.failure() is not None:
                     flush(buffer)  # what other runs scored is valid; the failed rows are not
-                    raise failure
+                    gate.raise_if_systematic()
                 summary.scored += 1
                 if time.perf_counter() - last_commit >= COMMIT_EVERY_SECONDS:
                     flush(buffer)
                 rate = n / max(time.perf_counter() - loop_start, 1e-9)
                 shown = f"{rate:.1f} arch/s" if rate >= 1 else f"{1 / rate:.2f} s/arch"
                 progress.update(task, advance=1, rate=shown)
-            # Runs that attempted fewer than the threshold keep their (isolated) errors.
-            for rows in held.values():
-                buffer.extend(rows)
-            held.clear()
+            buffer.extend(gate.release())  # runs too short to judge keep their errors
             flush(buffer)
         with store.session() as session:
             mark_finished(session, runs.values())
@@ -327,7 +315,7 @@ def populate(
     except KeyboardInterrupt:
         summary.interrupted = True
         lost = {row["architecture_id"] for row in buffer}
-        lost |= {row["architecture_id"] for rows in held.values() for row in rows}
+        lost |= {row["architecture_id"] for row in gate.held_rows()}
         summary.scored -= len(lost)
     summary.seconds = time.perf_counter() - started
     return summary
