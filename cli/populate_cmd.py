@@ -22,13 +22,35 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.minibatch import resolve_data_dir
 from tfnas_db.scoring.populate import PopulateConfig, populate
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
+from tfnas_db.scoring.spaces import get_space
 
 
-def _read_archs(path: Path) -> list[str]:
+def _read_archs(path: Path, space: str) -> list[str]:
+    if path.is_dir():
+        raise TfnasError(
+            f"--archs {path} is a folder: give a text file with one architecture a line"
+        )
     if not path.is_file():
         raise TfnasError(f"--archs file {path} does not exist")
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    archs = [line for line in lines if line]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TfnasError(
+            f"--archs file {path} is not a text file: list one architecture a line "
+            "(an index, an arch string or a NASLib tuple)"
+        ) from None
+    except OSError as exc:
+        raise TfnasError(f"cannot read --archs file {path}: {exc.strerror or exc}") from None
+    archs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        token = line.split("#", 1)[0].strip()
+        if not token:
+            continue
+        try:
+            get_space(space).resolve_arch(token)
+        except TfnasError as exc:
+            raise TfnasError(f"--archs file {path}, line {number}: {exc}") from None
+        archs.append(token)
     if not archs:
         raise TfnasError(f"--archs file {path} lists no architectures")
     return archs
@@ -66,8 +88,16 @@ def populate_command(
         typer.Option(help="File listing the architectures to score (indices or arch strings)."),
     ] = None,
     device: Annotated[
-        str | None, typer.Option(help="cpu or cuda (default: cuda if present).")
+        str | None,
+        typer.Option(help="cpu, cuda, cuda:N or mps, checked up front (default: cuda if present)."),
     ] = None,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors/--no-retry-errors",
+            help="Re-score architectures whose stored score is an error (nan is a result, kept).",
+        ),
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -83,8 +113,9 @@ def populate_command(
         data_dir=folder,
         limit=limit,
         sample=sample,
-        archs=_read_archs(archs) if archs else None,
+        archs=_read_archs(archs, space) if archs else None,
         device=device,
+        retry_errors=retry_errors,
     )
     store = open_cli_store(db)
     summary = populate(store, config, show_progress=not quiet)
@@ -95,9 +126,21 @@ def populate_command(
             f"{summary.scored} architectures scored, {summary.already_stored} already stored "
             f"(of {summary.targeted} targeted) in {summary.seconds:.1f} s; store: {store.url}"
         )
+        retried, failing = sum(summary.retried.values()), sum(summary.still_failing.values())
+        if retried:
+            console.print(f"stored errors: retried {retried}, still failing {failing}")
+        if summary.kept_errors:
+            console.print(
+                f"stored errors: kept {sum(summary.kept_errors.values())} (--no-retry-errors)"
+            )
         for name, counts in summary.statuses.items():
             per_arch = summary.scorer_seconds[name] / max(1, sum(counts.values()))
             parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            if summary.retried[name]:
+                parts += (
+                    f" (retried {summary.retried[name]}, "
+                    f"still failing {summary.still_failing[name]})"
+                )
             console.print(
                 f"  {name:<12} run {summary.run_ids[name]}: {parts}; {per_arch:.4f} s/arch"
             )

@@ -3,8 +3,10 @@
 Each architecture's scores (one row per requested scorer) are written in the same
 transaction, and rows whose (run, architecture) is already stored are skipped, so an
 interrupted job (Ctrl-C, kill -9) leaves no partial architecture and the same command
-resumes where it stopped. Failures and non-finite values are stored with a status and
-the job goes on.
+resumes where it stopped. Non-finite values are stored as ``nan`` (a result) and
+isolated failures as ``error``, and the job goes on; a later run retries the ``error``
+rows (unless told not to). A failure that hits the first architectures of a run alike
+stops it instead (scoring/failures.py).
 """
 
 from __future__ import annotations
@@ -36,15 +38,18 @@ from tfnas_db.db.scores import (
     insert_scores,
     mark_finished,
     space_and_dataset_ids,
-    stored_arch_ids,
+    stored_arch_states,
 )
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.engine import ScoringEngine, needs_of, pick_device
+from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
+from tfnas_db.scoring.device import check_device_syntax, resolve_device
+from tfnas_db.scoring.engine import ScoringEngine, needs_of
+from tfnas_db.scoring.failures import FailureGate, SystematicFailure
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
+from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
-from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.spaces import SearchSpaceInfo, get_space
 
 COMMIT_EVERY_SECONDS = 1.0
 
@@ -61,6 +66,7 @@ class PopulateConfig:
     sample: bool = False  # with limit: a seeded random sample instead of an index prefix
     archs: Sequence[str] | None = None  # explicit indices or arch strings
     device: str | None = None
+    retry_errors: bool = True  # re-score stored error rows (nan rows are results, kept)
 
 
 @dataclass
@@ -73,6 +79,9 @@ class PopulateSummary:
     scorer_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    retried: Counter[str] = field(default_factory=Counter)  # stored errors re-scored, per run
+    still_failing: Counter[str] = field(default_factory=Counter)  # ... that failed again
+    kept_errors: dict[str, int] = field(default_factory=dict)  # --no-retry-errors kept these
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,9 +90,14 @@ class PopulateSummary:
             "scored": self.scored,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
+            "retried": sum(self.retried.values()),
+            "still_failing": sum(self.still_failing.values()),
+            "kept_errors": sum(self.kept_errors.values()),
             "runs": {
                 name: {
                     "run_id": self.run_ids[name],
+                    "retried": self.retried.get(name, 0),
+                    "still_failing": self.still_failing.get(name, 0),
                     **{status: int(n) for status, n in self.statuses.get(name, {}).items()},
                     "seconds_per_arch": (
                         self.scorer_seconds.get(name, 0.0)
@@ -107,11 +121,40 @@ def ensure_seeded(store: Store, space: str) -> bool:
     return bool(notes)
 
 
+def validate_config(
+    config: PopulateConfig,
+) -> tuple[SearchSpaceInfo, DatasetSpec, list[ScorerSpec]]:
+    """Every check of the options that needs neither torch nor the store, so a mistake is
+    one line before any row is written (any executor calls this first)."""
+    space = get_space(config.space)
+    dataset = get_dataset(config.dataset)
+    specs = REGISTRY.resolve(config.scorers)
+    check_device_syntax(config.device)
+    if config.seed < 0:
+        raise TfnasError(f"--seed must be 0 or more, got {config.seed}")
+    if config.batch_size < 2:
+        raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
+    if config.batch_size > dataset.train_images:
+        raise TfnasError(
+            f"--batch-size {config.batch_size} is larger than {dataset.name}'s "
+            f"{dataset.train_images} training images; a minibatch is a few dozen to a few "
+            "hundred images (the papers use 64-256)"
+        )
+    if config.limit is not None and config.limit < 1:
+        raise TfnasError(f"--limit must be at least 1, got {config.limit}")
+    if config.sample and config.limit is None:
+        raise TfnasError(
+            "--sample draws a seeded random sample of --limit N architectures: give --limit"
+        )
+    if config.archs is not None:
+        for token in config.archs:
+            space.resolve_arch(token)
+    return space, dataset, specs
+
+
 def _select_targets(
     all_archs: list[tuple[int, int, str]], config: PopulateConfig
 ) -> list[tuple[int, int, str]]:
-    if config.limit is not None and config.limit < 1:
-        raise TfnasError(f"--limit must be at least 1, got {config.limit}")
     if config.archs is not None:
         space = get_space(config.space)
         by_index = {index: row for row in all_archs for index in [row[1]]}
@@ -169,19 +212,19 @@ def populate(
     show_progress: bool = True,
     console: Console | None = None,
 ) -> PopulateSummary:
-    """Score the targeted architectures with every requested scorer; see module doc."""
+    """Score the targeted architectures with every requested scorer; see module doc.
+
+    Raises :class:`SystematicFailure` (a :class:`TfnasError`) when a run's first attempts
+    all fail the same way; what other runs scored before that is committed.
+    """
     started = time.perf_counter()
-    space = get_space(config.space)
-    dataset = get_dataset(config.dataset)
-    specs = REGISTRY.resolve(config.scorers)
-    if config.batch_size < 2:
-        raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
+    space, dataset, specs = validate_config(config)
     needs = needs_of(specs)
     data_source = REAL if config.data_dir is not None else SYNTHETIC
     minibatch = None
     if needs.uses_data:
         minibatch = load_minibatch(dataset, config.batch_size, config.seed, config.data_dir)
-    device = pick_device(config.device) if needs.uses_network else "none"
+    device = resolve_device(config.device) if needs.uses_network else "none"
     torch_version = _torch_version() if needs.uses_network else None
 
     ensure_seeded(store, space.name)
@@ -190,7 +233,7 @@ def populate(
         space_id, dataset_id = space_and_dataset_ids(session, space.name, dataset.name)
         targets = _select_targets(architectures_of(session, space_id), config)
         runs: dict[str, int] = {}
-        done: dict[str, set[int]] = {}
+        stored: dict[str, StoredState] = {}
         for spec in specs:
             run = get_or_create_run(
                 session,
@@ -206,27 +249,26 @@ def populate(
                 torch_version=torch_version if spec.needs.uses_network else None,
             )
             runs[spec.name] = run.id
-            done[spec.name] = stored_arch_ids(session, run.id)
+            stored[spec.name] = StoredState(*stored_arch_states(session, run.id))
     summary.run_ids = runs
     runs_on_network = {spec.name: spec.needs.uses_network for spec in specs}
     summary.targeted = len(targets)
-    pending = [
-        (arch_id, index, arch, [s for s in specs if arch_id not in done[s.name]])
-        for arch_id, index, arch in targets
-    ]
-    pending = [item for item in pending if item[3]]
+    pending = pending_archs(targets, specs, stored, retry_errors=config.retry_errors)
     summary.already_stored = summary.targeted - len(pending)
+    if not config.retry_errors:
+        summary.kept_errors = {k: v for k, v in kept_errors(targets, stored).items() if v}
 
     engine = ScoringEngine(space, dataset, config.batch_size, config.seed, device, minibatch)
+    gate = FailureGate()  # holds a run's rows while its first attempts all fail alike
     buffer: list[dict[str, Any]] = []
     host = platform.node() or None
     last_commit = time.perf_counter()
 
-    def flush() -> None:
+    def flush(rows: list[dict[str, Any]]) -> None:
         nonlocal last_commit
         with store.session() as session:
-            insert_scores(session, buffer)
-        buffer.clear()
+            insert_scores(session, rows)
+        rows.clear()
         last_commit = time.perf_counter()
 
     label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
@@ -234,40 +276,57 @@ def populate(
         with _progress(show_progress, console) as progress:
             task = progress.add_task(label, total=len(pending), rate="")
             loop_start = time.perf_counter()
-            for n, (arch_id, _index, arch, todo) in enumerate(pending, start=1):
-                outcomes = engine.score(arch, todo)
+            for n, item in enumerate(pending, start=1):
+                outcomes = engine.score(item.arch_str, list(item.specs))
                 for name, outcome in outcomes.items():
-                    buffer.append(
-                        {
-                            "run_id": runs[name],
-                            "architecture_id": arch_id,
-                            "value": outcome.value,
-                            "seconds": outcome.seconds,
-                            "status": outcome.status,
-                            "error": outcome.error,
-                            "host": host,
-                            "device": device if runs_on_network[name] else "none",
-                        }
-                    )
+                    failed = outcome.status == ScoreStatus.ERROR
+                    row = {
+                        "run_id": runs[name],
+                        "architecture_id": item.arch_id,
+                        "value": outcome.value,
+                        "seconds": outcome.seconds,
+                        "status": outcome.status,
+                        "error": outcome.error,
+                        "host": host,
+                        "device": device if runs_on_network[name] else "none",
+                    }
+                    buffer.extend(gate.admit(name, row, failed, outcome.error))
                     summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1
                     summary.scorer_seconds[name] = (
                         summary.scorer_seconds.get(name, 0.0) + outcome.seconds
                     )
+                    if name in item.retries:
+                        summary.retried[name] += 1
+                        summary.still_failing[name] += int(failed)
+                if gate.detector.failure() is not None:
+                    flush(buffer)  # what other runs scored is valid; the failed rows are not
+                    gate.raise_if_systematic()
                 summary.scored += 1
                 if time.perf_counter() - last_commit >= COMMIT_EVERY_SECONDS:
-                    flush()
+                    flush(buffer)
                 rate = n / max(time.perf_counter() - loop_start, 1e-9)
                 shown = f"{rate:.1f} arch/s" if rate >= 1 else f"{1 / rate:.2f} s/arch"
                 progress.update(task, advance=1, rate=shown)
-            flush()
+            buffer.extend(gate.release())  # runs too short to judge keep their errors
+            flush(buffer)
         with store.session() as session:
             mark_finished(session, runs.values())
         store.refresh_statistics()
     except KeyboardInterrupt:
         summary.interrupted = True
-        summary.scored -= len({row["architecture_id"] for row in buffer})
+        lost = {row["architecture_id"] for row in buffer}
+        lost |= {row["architecture_id"] for row in gate.held_rows()}
+        summary.scored -= len(lost)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-__all__ = ["PopulateConfig", "PopulateSummary", "ScoreStatus", "ScorerSpec", "populate"]
+__all__ = [
+    "PopulateConfig",
+    "PopulateSummary",
+    "ScoreStatus",
+    "ScorerSpec",
+    "SystematicFailure",
+    "populate",
+    "validate_config",
+]
