@@ -65,9 +65,9 @@ class SystematicFailure(TfnasError):
         shown = shown if len(shown) <= 240 else shown[:237] + "..."
         super().__init__(
             f"stopped: the first {attempts} architectures scored with {run} all failed with "
-            f"the same error, so every one would ({shown}); nothing was stored for them: fix "
-            "the cause (--device, --batch-size, --data-dir, memory) and run the same command "
-            "again"
+            f"the same error ({shown}), which points at the setup, not the architectures; "
+            "nothing was stored for them: fix the cause (--device, --batch-size, --data-dir, "
+            "memory) and run the same command again"
         )
 
 
