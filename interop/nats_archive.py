@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,12 +74,16 @@ def space_of(meta_archs: list[Any], where: Path) -> str:
     )
 
 
-def _check_space(found: str, wanted: str | None, where: Path) -> str:
+SpaceCheck = Callable[[str], object]
+
+
+def _check_space(found: str, wanted: str | None, where: Path, accept: SpaceCheck) -> str:
     if wanted is not None and wanted != found:
         raise TfnasError(
             f"{where} holds NATS-Bench {SPACE_LABELS[found]} data, not {SPACE_LABELS[wanted]}; "
             f"run with --space {found}"
         )
+    accept(found)  # before the (long) reading: refuse a space the store cannot hold
     return found
 
 
@@ -155,7 +159,7 @@ def _released(results: dict[str, ArchResults]) -> dict[str, ArchResults]:
     return results
 
 
-def _open_folder(path: Path, space: str | None) -> NatsArchive:
+def _open_folder(path: Path, space: str | None, accept: SpaceCheck) -> NatsArchive:
     import nats_bench
 
     meta = path / META_FILE
@@ -170,7 +174,7 @@ def _open_folder(path: Path, space: str | None) -> NatsArchive:
         raise TfnasError(
             f"{meta} is corrupted or not NATS-Bench metadata ({_reason(exc)})"
         ) from None
-    found = _check_space(space_of(meta_archs, path), space, path)
+    found = _check_space(space_of(meta_archs, path), space, path, accept)
     try:
         api = nats_bench.create(str(path), found, fast_mode=True, verbose=False)
     except READ_ERRORS as exc:
@@ -185,7 +189,7 @@ def _open_folder(path: Path, space: str | None) -> NatsArchive:
     return FolderArchive(path, found, api, indices)
 
 
-def _open_file(path: Path, space: str | None) -> NatsArchive:
+def _open_file(path: Path, space: str | None, accept: SpaceCheck) -> NatsArchive:
     import nats_bench
 
     try:
@@ -201,19 +205,22 @@ def _open_file(path: Path, space: str | None) -> NatsArchive:
         if isinstance(data, dict) and "meta_archs" in data:
             hint = f"; it looks like a fast-mode {META_FILE}: pass its folder"
         raise TfnasError(f"{path} is not a NATS-Bench archive: it lacks {', '.join(keys)}{hint}")
-    found = _check_space(space_of(data["meta_archs"], path), space, path)
+    found = _check_space(space_of(data["meta_archs"], path), space, path, accept)
     return FileArchive(path, found, data)
 
 
-def open_archive(path: Path, space: str | None = None) -> NatsArchive:
+def open_archive(
+    path: Path, space: str | None = None, accept: SpaceCheck = lambda _space: None
+) -> NatsArchive:
     """The archive at ``path`` (a fast-mode folder or the single file); ``space`` (tss or
-    sss), when given, must be what the archive holds."""
+    sss), when given, must be what the archive holds; ``accept`` may refuse the space found
+    (by raising) before any architecture is read."""
     if space is not None and space not in SPACE_LABELS:
         raise TfnasError(f"--space must be tss or sss, got {space!r}")
     if path.is_dir():
-        return _open_folder(path, space)
+        return _open_folder(path, space, accept)
     if path.is_file():
-        return _open_file(path, space)
+        return _open_file(path, space, accept)
     raise TfnasError(
         f"no NATS-Bench file or folder at {path}; give the fast-mode folder "
         "(NATS-tss-v1_0-3ffb9-simple/) or the archive file (NATS-tss-v1_0-3ffb9.pickle.pbz2)"

@@ -98,7 +98,7 @@ def import_nats_bench(
     from tfnas_db.scoring.populate import ensure_seeded
 
     started = time.perf_counter()
-    archive = open_archive(path, space)
+    archive = open_archive(path, space, lambda found: store_space(found, path))
     name = store_space(archive.space, path)
     ensure_seeded(store, name)
     summary = NatsImportSummary(path=str(path), space=name)

@@ -7,13 +7,14 @@ import csv
 import json
 import math
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import tfnas
 from scipy.stats import kendalltau
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 import tfnas_db
@@ -180,9 +181,20 @@ def test_correlate_compares_naslibs_scorer_with_ours_in_one_command(
     assert {"naswot", "naswot@naslib", "l2_norm@naslib", "plain@naslib"} <= scorers
 
 
+@pytest.fixture()
+def store_url(seeded_url: str) -> Iterator[str]:
+    """A seeded store on each backend; what the test imports is removed afterwards (the
+    PostgreSQL store is shared by the session's tests)."""
+    yield seeded_url
+    with open_store(seeded_url).session() as session:
+        session.execute(delete(ScoreRun).where(ScoreRun.origin == "imported"))
+        session.execute(delete(BenchmarkResult).where(BenchmarkResult.metric == "naslib_val"))
+
+
 def test_export_import_export_is_identical(
-    seeded_url: str, zc: tuple[Path, dict[str, Any]], tmp_path: Path, seeded_sqlite_template: Path
+    store_url: str, zc: tuple[Path, dict[str, Any]], tmp_path: Path, seeded_sqlite_template: Path
 ) -> None:
+    seeded_url = store_url
     path, document = zc
     assert tfnas("import", "naslib-zc", str(path), "--db", seeded_url).returncode == 0
     first = tmp_path / "first.json"
