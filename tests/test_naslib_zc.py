@@ -281,3 +281,30 @@ def test_a_missing_file_and_a_foreign_space_are_one_line(sqlite_store_url: str) 
     assert out.returncode == 2 and "no NAS-Bench-Suite-Zero file at /no/such/zc.json" in out.stderr
     out = tfnas("export", "--db", sqlite_store_url, "-f", "naslib-zc", "--space", "nats-sss")
     assert out.returncode == 2 and "covers nats-tss only" in out.stderr
+
+
+def test_the_dashboard_puts_naslibs_scores_beside_ours(
+    sqlite_store_url: str,
+    zc: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tfnas_db.dashboard import data
+
+    path, _ = zc
+    assert tfnas("import", "naslib-zc", str(path), "--db", sqlite_store_url).returncode == 0
+    archs = tmp_path / "archs.txt"
+    archs.write_text("\n".join(row["index"] for row in sample_rows(N_CIFAR10)) + "\n")
+    args = ("--archs", str(archs), "--scorers", "params", "--quiet")
+    assert tfnas("populate", "--db", sqlite_store_url, *args).returncode == 0
+    monkeypatch.setenv("TFNAS_DB_URL", sqlite_store_url)
+    data.clear_caches()
+    app = AppTest.from_file(str(Path(data.__file__).parent / "app.py"), default_timeout=120)
+    app.switch_page("views/correlations.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Imported scores against ours" in [h.value for h in app.subheader]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Architectures in both"] == str(N_CIFAR10)
+    assert metrics["Kendall tau (params@naslib vs params)"] == "1.000"
