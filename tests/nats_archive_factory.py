@@ -24,7 +24,7 @@ CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120"
 SET_BASE = {"train": 95.0, "x-valid": 80.0, "x-test": 79.0, "ori-test": 78.0}
 DATASET_OFFSET = {"cifar10-valid": 0.0, "cifar10": 1.0, "cifar100": -20.0, "ImageNet16-120": -40.0}
 SEED_OFFSET = {777: -0.5, 888: 0.5, 111: 0.0}
-SEEDS = {"12": (111,), "200": (777, 888)}
+SEEDS = {"01": (777,), "12": (111,), "90": (777, 888), "200": (777, 888)}
 TRAIN_EPOCH_SECONDS = 1.5
 EVAL_EPOCH_SECONDS = 0.25
 LATENCY = 0.0125
@@ -94,9 +94,12 @@ def _trial(index: int, arch: str, nats_dataset: str, hp: str, seed: int) -> Resu
     return trial
 
 
-def arch_results(index: int, hps: tuple[str, ...] = ("12", "200")) -> dict[str, dict[str, Any]]:
-    """``{hp: ArchResults state dict}`` of one TSS architecture, as NATS-Bench stores it."""
-    arch = nats_tss.arch_of_index(index)
+def arch_results(
+    index: int, hps: tuple[str, ...] = ("12", "200"), arch: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{hp: ArchResults state dict}`` of one architecture (TSS by default), as NATS-Bench
+    stores it."""
+    arch = arch or nats_tss.arch_of_index(index)
     out: dict[str, dict[str, Any]] = {}
     for hp in hps:
         results = ArchResults(index, arch)
@@ -107,12 +110,19 @@ def arch_results(index: int, hps: tuple[str, ...] = ("12", "200")) -> dict[str, 
     return out
 
 
-def fast_mode_folder(folder: Path, indices: list[int]) -> Path:
-    """A ``NATS-tss-v1_0-3ffb9-simple``-style folder holding ``indices``."""
+def fast_mode_folder(
+    folder: Path,
+    indices: list[int],
+    meta_archs: list[str] | None = None,
+    hps: tuple[str, ...] = ("12", "200"),
+) -> Path:
+    """A ``NATS-tss-v1_0-3ffb9-simple``-style folder holding ``indices`` (TSS unless
+    ``meta_archs`` lists other architectures, e.g. SSS channel configurations)."""
+    archs = meta_archs or list(nats_tss.index_table())
     folder.mkdir(parents=True, exist_ok=True)
-    pickle_save({"meta_archs": list(nats_tss.index_table())}, str(folder / "meta.pickle"))
+    pickle_save({"meta_archs": archs}, str(folder / "meta.pickle"))
     for index in indices:
-        pickle_save(arch_results(index), str(folder / f"{index:06d}.pickle"))
+        pickle_save(arch_results(index, hps, archs[index]), str(folder / f"{index:06d}.pickle"))
     return folder
 
 

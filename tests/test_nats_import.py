@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import nats_archive_factory as factory
@@ -15,10 +16,11 @@ from nats_bench.api_utils import pickle_save
 from sqlalchemy import delete, func, insert, select
 
 import tfnas_db
-from tfnas_db.db.models import Architecture, BenchmarkResult
+from tfnas_db.db.models import Architecture, BenchmarkResult, Dataset, SearchSpace
 from tfnas_db.db.store import open_store
 from tfnas_db.interop.nats_archive import FolderArchive, open_archive
-from tfnas_db.scoring.spaces import nats_tss
+from tfnas_db.interop.nats_import import import_nats_bench
+from tfnas_db.scoring.spaces import SPACES, nats_tss
 
 FOLDER_ARCHS = [0, 1, 6111, 15624]
 FILE_ARCHS = [5, 77]
@@ -231,6 +233,51 @@ def test_bad_paths_and_corrupted_archives_are_one_line_and_write_nothing(
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     # the corrupted folder failed on its third architecture: the first two were rolled back
     assert benchmark_rows(sqlite_store_url) == before
+
+
+def test_a_size_space_archive_fills_nats_sss_when_the_store_has_it(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SSS path, with a stand-in ``nats-sss`` space (registered like a real one and
+    seeded with three channel configurations) until the size space itself exists."""
+    configs = ["8:8:8:8:8", "64:64:64:64:64", "16:24:32:40:48"]
+    folder = factory.fast_mode_folder(
+        tmp_path / "NATS-sss-v1_0-50262-simple", [0, 2], configs, ("01", "12", "90")
+    )
+    stand_in = replace(SPACES["nats-tss"], name="nats-sss", n_archs=len(configs))
+    monkeypatch.setitem(SPACES, "nats-sss", stand_in)
+    store = open_store(sqlite_store_url)
+    with store.session() as session:
+        space = SearchSpace(name="nats-sss", n_archs=len(configs), description="stand-in")
+        session.add(space)
+        session.flush()
+        session.execute(
+            insert(Architecture),
+            [
+                {"space_id": space.id, "arch_index": i, "arch_str": config}
+                for i, config in enumerate(configs)
+            ],
+        )
+    summary = import_nats_bench(store, folder, show_progress=False)
+    assert (summary.space, summary.archs, summary.epochs) == ("nats-sss", 2, {1, 12, 90})
+    with store.session() as session:
+        rows = dict(
+            session.execute(
+                select(Architecture.arch_str, BenchmarkResult.value)
+                .join(BenchmarkResult, BenchmarkResult.architecture_id == Architecture.id)
+                .join(Dataset, Dataset.id == BenchmarkResult.dataset_id)
+                .where(
+                    Architecture.space_id == space.id,
+                    Dataset.name == "cifar100",
+                    BenchmarkResult.metric == "valtest",
+                    BenchmarkResult.epochs == 90,
+                )
+            ).all()
+        )
+    assert rows == {
+        configs[i]: pytest.approx(factory.mean_accuracy(i, "cifar100", "ori-test", "90"))
+        for i in (0, 2)
+    }
 
 
 @pytest.mark.postgres
