@@ -307,3 +307,26 @@ def test_the_import_on_postgresql_is_idempotent(seeded_pg_url: str, tmp_path: Pa
         with store.session() as session:
             session.execute(delete(BenchmarkResult).where(where))
             session.execute(insert(BenchmarkResult), saved)
+
+
+def test_sizes_fall_back_to_the_seed_mean_where_nats_bench_gives_up() -> None:
+    """``get_compute_costs`` breaks a disagreement between seeds with seed 888's value and
+    raises when 888 is absent; one such architecture must not stop a whole import."""
+    from nats_bench.api_utils import ArchResults
+
+    from tfnas_db.interop.nats_metrics import figures
+
+    results = ArchResults.create_from_state_dict(factory.arch_results(3, ("200",))["200"])
+    results.all_results[("cifar100", 777)].params = 9.0
+    renamed = results.all_results.pop(("cifar100", 888))
+    renamed.seed, renamed.params = 999, 1.0
+    results.all_results[("cifar100", 999)] = renamed
+    results.dataset_seed["cifar100"] = [777, 999]
+    with pytest.raises(ValueError, match="888"):
+        results.get_compute_costs("cifar100")
+    found = {(f.dataset, f.metric): f.value for f in figures(results, 200)}
+    assert found[("cifar100", "recorded_params_m")] == pytest.approx(5.0)
+    assert found[("cifar100", "train_seconds")] == pytest.approx(300.0)
+    assert found[("cifar100", "valtest")] == pytest.approx(
+        factory.mean_accuracy(3, "cifar100", "ori-test", "200")
+    )
