@@ -209,22 +209,21 @@ def import_zc_file(store: Store, path: Path) -> ZcImportSummary:
                         "direction": DIRECTION,
                     },
                 )
-                upsert_scores(
-                    session,
-                    [
-                        {
-                            "run_id": run.id,
-                            "architecture_id": ids[s.arch_str],
-                            "value": s.value,
-                            "seconds": s.seconds,
-                            "status": ScoreStatus.OK if s.value is not None else ScoreStatus.NAN,
-                            "error": None,
-                            "host": None,
-                            "device": None,
-                        }
-                        for s in scores
-                    ],
-                )
+                # keyed by architecture: two spellings of one key ("(0,1,...)") are one row
+                rows = {
+                    ids[s.arch_str]: {
+                        "run_id": run.id,
+                        "architecture_id": ids[s.arch_str],
+                        "value": s.value,
+                        "seconds": s.seconds,
+                        "status": ScoreStatus.OK if s.value is not None else ScoreStatus.NAN,
+                        "error": None,
+                        "host": None,
+                        "device": None,
+                    }
+                    for s in scores
+                }
+                upsert_scores(session, list(rows.values()))
                 runs[part.name][run_label(scorer, "imported", DATA_SOURCE)] = run.id
             upsert_benchmark_results(
                 session,
