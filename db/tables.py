@@ -43,8 +43,10 @@ def chosen_runs(
     session: Session, space: str, dataset: str, scorers: list[str] | None = None
 ) -> dict[str, RunInfo]:
     """The run each query reads per run label (the fullest one), for the requested labels;
-    by default every label stored: ``naswot`` and, once imported, ``naswot@naslib``."""
-    names = scorers or sorted({run.label for run in list_runs(session, space, dataset)})
+    by default every label with a finite score: ``naswot`` and, once imported,
+    ``naswot@naslib`` (a run whose every score is NaN has nothing to show)."""
+    held = list_runs(session, space, dataset)
+    names = scorers or sorted({run.label for run in held if run.n_ok > 0})
     return {name: pick_run(session, space, dataset, name) for name in names}
 
 
