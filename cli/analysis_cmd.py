@@ -56,29 +56,23 @@ def correlate_command(
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
     plus tau within the top 10 % by accuracy (or by the --against column)."""
     from tfnas_db.db.tables import wide_table
-    from tfnas_db.search.correlation import correlation_rows, is_benchmark_column
+    from tfnas_db.search.correlation import correlation_rows, plan_correlation
 
     data = get_dataset(dataset)
-    labels = _scorer_list(scorers)
-    targets = [c.strip() for c in against.split(",") if c.strip()] if against else None
-    if targets:
-        targets = [c if is_benchmark_column(c) else _scorer_list(c)[0] for c in targets]  # type: ignore[index]
-    load = labels
-    if labels is not None and targets:
-        load = labels + [c for c in targets if not is_benchmark_column(c) and c not in labels]
+    plan = plan_correlation(scorers, against)
     store = open_store(db)
     with store.session() as session:
-        table, runs = wide_table(session, space, data.name, load)
+        table, runs = wide_table(session, space, data.name, plan.load)
     if not runs:
         raise TfnasError(
             f"no stored scores on {data.name} ({space}); run: tfnas-db populate --dataset "
             f"{data.name}"
         )
-    rows = correlation_rows(table, labels or list(runs), targets)
+    rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
     if fmt == OutputFormat.json:
         print_json(clean_floats([{**asdict(r), "score_run": runs[r.scorer].id} for r in rows]))
         return
-    first = "against" if targets else "accuracy"
+    first = "against" if plan.targets else "accuracy"
     header = ["scorer", first, "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
     values = [
         [r.scorer, r.accuracy, r.n, r.kendall_tau, r.spearman_rho, r.top10_kendall_tau]

@@ -83,3 +83,36 @@ def correlation_rows(
         for column in columns
         if column != name
     ]
+
+
+@dataclass(frozen=True)
+class CorrelationPlan:
+    """What to correlate: ``labels`` (None: every stored scorer) against ``targets`` (None:
+    every accuracy column), and the labels the wide table must load for that."""
+
+    labels: list[str] | None
+    targets: list[str] | None
+
+    @property
+    def load(self) -> list[str] | None:
+        if self.labels is None:
+            return None
+        extra = [c for c in self.targets or [] if not is_benchmark_column(c)]
+        return self.labels + [c for c in extra if c not in self.labels]
+
+
+def _names(value: str | Iterable[str] | None) -> list[str]:
+    parts = value.split(",") if isinstance(value, str) else list(value or [])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def plan_correlation(
+    scorers: str | Iterable[str] | None, against: str | Iterable[str] | None
+) -> CorrelationPlan:
+    """Scorer names and ``against`` columns as the CLI and the API take them (comma-separated
+    or listed; aliases such as ``nwot`` resolved) -> a :class:`CorrelationPlan`."""
+    from tfnas_db.scoring.registry import canonical_label
+
+    labels = list(dict.fromkeys(canonical_label(name) for name in _names(scorers)))
+    targets = [c if is_benchmark_column(c) else canonical_label(c) for c in _names(against)]
+    return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)

@@ -164,18 +164,12 @@ class TfnasStore:
 
         from tfnas_db.db.tables import wide_table
         from tfnas_db.scoring.datasets import get_dataset
-        from tfnas_db.search.correlation import correlation_rows, is_benchmark_column
+        from tfnas_db.search.correlation import correlation_rows, plan_correlation
 
-        labels = _labels(scorers)
-        if isinstance(against, str):
-            against = [part.strip() for part in against.split(",") if part.strip()]
-        targets = [c if is_benchmark_column(c) else (_labels(c) or [c])[0] for c in (against or [])]
-        load = labels
-        if labels is not None:
-            load = labels + [c for c in targets if not is_benchmark_column(c) and c not in labels]
+        plan = plan_correlation(scorers, against)
         with self._session() as session:
-            table, runs = wide_table(session, space, get_dataset(dataset).name, load)
-        rows = correlation_rows(table, labels or list(runs), targets or None)
+            table, runs = wide_table(session, space, get_dataset(dataset).name, plan.load)
+        rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
         frame = pd.DataFrame([asdict(row) for row in rows])
         if len(frame):
             frame["score_run"] = [runs[row.scorer].id for row in rows]
