@@ -66,10 +66,19 @@ def naslib_zc_command(
 
     summary = import_zc_file(open_store(db), file.expanduser())
     if fmt != OutputFormat.table:
-        print_json({"file": summary.file, "datasets": summary.datasets, "runs": summary.runs})
+        print_json(
+            {
+                "file": summary.file,
+                "datasets": summary.datasets,
+                "runs": summary.runs,
+                "ignored_fields": summary.ignored,
+            }
+        )
         return
     for dataset, runs in summary.runs.items():
         labels = ", ".join(f"{label} #{run_id}" for label, run_id in sorted(runs.items()))
         console.print(
             f"imported {dataset}: {summary.datasets[dataset]} architectures; runs {labels}"
         )
+        if dataset in summary.ignored:
+            console.print(f"  not proxies, not imported: {', '.join(summary.ignored[dataset])}")

@@ -105,6 +105,7 @@ class ZcDataset:
     proxies: dict[str, list[ProxyScore]] = field(default_factory=dict)
     val_accuracy: dict[str, float] = field(default_factory=dict)
     n_archs: int = 0
+    ignored: set[str] = field(default_factory=set)  # fields that are not proxies
 
 
 def _number(value: Any, where: str) -> float | None:
@@ -137,10 +138,13 @@ def _parse_dataset(name: str, records: Any, path: Path) -> ZcDataset:
         for proxy, entry in record.items():
             if proxy in RECORD_FIELDS:
                 continue
-            if not isinstance(entry, dict) or "score" not in entry:
+            if not isinstance(entry, dict):
+                part.ignored.add(proxy)  # e.g. another accuracy: not a proxy, not ours to keep
+                continue
+            if "score" not in entry:
                 raise TfnasError(
-                    f"{where}: {key} field {proxy!r} is neither idx, arch, val_accuracy nor a "
-                    'proxy {"score": ..., "time": ...}'
+                    f"{where}: {key} field {proxy!r} is an object without a score; a proxy reads "
+                    '{"score": ..., "time": ...}'
                 )
             score = _number(entry["score"], f"{where}: {key} {proxy} score")
             seconds = _number(entry.get("time"), f"{where}: {key} {proxy} time")
@@ -177,6 +181,7 @@ class ZcImportSummary:
     file: str
     datasets: dict[str, int]  # dataset -> architectures in the file
     runs: dict[str, dict[str, int]]  # dataset -> label -> run id
+    ignored: dict[str, list[str]]  # dataset -> record fields that were not proxies
 
 
 def import_zc_file(store: Store, path: Path) -> ZcImportSummary:
@@ -241,7 +246,12 @@ def import_zc_file(store: Store, path: Path) -> ZcImportSummary:
                 ],
             )
     store.refresh_statistics()
-    return ZcImportSummary(file=str(path), datasets={p.name: p.n_archs for p in parts}, runs=runs)
+    return ZcImportSummary(
+        file=str(path),
+        datasets={p.name: p.n_archs for p in parts},
+        runs=runs,
+        ignored={p.name: sorted(p.ignored) for p in parts if p.ignored},
+    )
 
 
 def _runs_to_export(
