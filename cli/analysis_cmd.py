@@ -154,7 +154,7 @@ def _write_text(text: str, out: Path | None) -> None:
 def _export_naslib_zc(
     dataset: str | None, space: str, scorers: str | None, out: Path | None, db: str | None
 ) -> None:
-    from tfnas_db.interop.naslib_zc import SPACE, write_zc_document, zc_document
+    from tfnas_db.interop.naslib_zc import FORMAT, SPACE, write_zc_document, zc_document
 
     if space != SPACE:
         raise TfnasError(
@@ -172,7 +172,4 @@ def _export_naslib_zc(
         err_console.print(f"note: {note}")
     if out is not None:
         counts = ", ".join(f"{name} {len(records)}" for name, records in document.items())
-        console.print(f"wrote {FORMAT_NAME} file {out}: {counts} architectures")
-
-
-FORMAT_NAME = "NAS-Bench-Suite-Zero"
+        console.print(f"wrote {FORMAT} file {out}: {counts} architectures")
