@@ -21,6 +21,7 @@ from tfnas_db.cli.output import (
     SpaceOption,
     clean_floats,
     console,
+    err_console,
     open_cli_store,
     print_csv,
     print_json,
@@ -31,44 +32,50 @@ from tfnas_db.scoring.datasets import get_dataset
 
 
 def _scorer_list(scorers: str | None) -> list[str] | None:
+    """Run labels: registered scorers (aliases resolved) or imported labels (``x@naslib``)."""
     if not scorers:
         return None
-    from tfnas_db.scoring.registry import REGISTRY
+    from tfnas_db.scoring.registry import canonical_labels
 
-    return [spec.name for spec in REGISTRY.resolve(scorers)]
+    return canonical_labels(scorers)
 
 
 def correlate_command(
     dataset: DatasetOption = "cifar10",
     space: SpaceOption = "nats-tss",
     scorers: ScorersFilterOption = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns to rank against instead of every accuracy column: "
+            "benchmark columns (val_acc_200ep) or other scorers, e.g. --scorers naswot@naslib "
+            "--against naswot compares NASLib's naswot with ours."
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
-    plus tau within the top 10 % by accuracy."""
+    plus tau within the top 10 % by accuracy (or by the --against column)."""
     from tfnas_db.db.tables import wide_table
-    from tfnas_db.search.correlation import correlate
+    from tfnas_db.search.correlation import correlation_rows, plan_correlation
 
     data = get_dataset(dataset)
+    plan = plan_correlation(scorers, against)
     store = open_cli_store(db)
     with store.session() as session:
-        table, runs = wide_table(session, space, data.name, _scorer_list(scorers))
+        table, runs = wide_table(session, space, data.name, plan.load)
     if not runs:
         raise TfnasError(
             f"no stored scores on {data.name} ({space}); run: tfnas-db populate --dataset "
             f"{data.name}"
         )
-    accuracy_columns = [c for c in table.columns if "_acc_" in c]
-    rows = [
-        correlate(name, table[name].to_numpy(float), column, table[column].to_numpy(float))
-        for name in runs
-        for column in accuracy_columns
-    ]
+    rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
     if fmt == OutputFormat.json:
         print_json(clean_floats([{**asdict(r), "score_run": runs[r.scorer].id} for r in rows]))
         return
-    header = ["scorer", "accuracy", "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
+    first = "against" if plan.targets else "accuracy"
+    header = ["scorer", first, "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
     values = [
         [r.scorer, r.accuracy, r.n, r.kendall_tau, r.spearman_rho, r.top10_kendall_tau]
         for r in rows
@@ -84,14 +91,27 @@ class ExportFormat(enum.StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
+    naslib_zc = "naslib-zc"
 
 
 def export_command(
-    dataset: DatasetOption = "cifar10",
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="cifar10, cifar100 or ImageNet16-120 (default cifar10; naslib-zc: every "
+            "dataset with scores)."
+        ),
+    ] = None,
     space: SpaceOption = "nats-tss",
     scorers: ScorersFilterOption = None,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv, json (records) or parquet.")
+        ExportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, json (records), parquet, or naslib-zc (NAS-Bench-Suite-Zero "
+            "zc_nasbench201.json: every stored scorer under NASLib's names).",
+        ),
     ] = ExportFormat.csv,
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: stdout; parquet needs --out).")
@@ -104,11 +124,14 @@ def export_command(
     """One row per architecture: index, arch string, scores, size and every accuracy column."""
     from tfnas_db.db.tables import wide_table
 
-    data = get_dataset(dataset)
     if fmt == ExportFormat.parquet and out is None:
         raise TfnasError("--format parquet writes a binary file: give --out FILE")
     if out is not None:
         check_out_path(out)
+    if fmt == ExportFormat.naslib_zc:
+        _export_naslib_zc(dataset, space, scorers, out, db)
+        return
+    data = get_dataset(dataset or "cifar10")
     store = open_cli_store(db)
     with store.session() as session:
         table, runs = wide_table(
@@ -161,3 +184,27 @@ def _write_text(text: str, out: Path | None) -> None:
         return
     with _written_whole(out) as part:
         part.write_text(text)
+
+
+def _export_naslib_zc(
+    dataset: str | None, space: str, scorers: str | None, out: Path | None, db: str | None
+) -> None:
+    from tfnas_db.interop.naslib_zc import FORMAT, SPACE, write_zc_document, zc_document
+
+    if space != SPACE:
+        raise TfnasError(
+            f"--format naslib-zc writes NAS-Bench-Suite-Zero's NAS-Bench-201 layout, which "
+            f"covers {SPACE} only, not {space}"
+        )
+    datasets = [get_dataset(dataset).name] if dataset else None
+    store = open_cli_store(db)
+    with store.session() as session:
+        document, notes = zc_document(session, datasets, _scorer_list(scorers))
+    if not document:
+        raise TfnasError(f"no stored scores on {space} to export; run: tfnas-db populate")
+    _write_text(write_zc_document(document), out)
+    for note in notes:
+        err_console.print(f"note: {note}")
+    if out is not None:
+        counts = ", ".join(f"{name} {len(records)}" for name, records in document.items())
+        console.print(f"wrote {FORMAT} file {out}: {counts} architectures")

@@ -15,7 +15,7 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tfnas_db import __version__
-from tfnas_db.cli import db_cmd
+from tfnas_db.cli import db_cmd, import_cmd
 from tfnas_db.cli.analysis_cmd import correlate_command, export_command
 from tfnas_db.cli.dashboard_cmd import dashboard_command
 from tfnas_db.cli.populate_cmd import populate_command
@@ -35,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(import_cmd.app, name="import")
 app.command("populate")(populate_command)
 app.command("search")(search_command)
 app.command("correlate")(correlate_command)

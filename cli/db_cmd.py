@@ -54,7 +54,7 @@ def status(db: DbOption = None) -> None:
         [
             [
                 c.run.id,
-                c.run.scorer,
+                c.run.label,
                 c.run.space,
                 c.run.dataset,
                 c.run.data_source,

@@ -56,7 +56,7 @@ def runs_command(
             rows = [
                 [
                     r.id,
-                    r.scorer,
+                    r.label,
                     r.space,
                     r.dataset,
                     r.data_source,

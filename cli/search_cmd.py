@@ -27,12 +27,11 @@ from tfnas_db.db.queries import (
     load_score_table,
     resolve_accuracy_column,
 )
-from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.registry import REGISTRY
-from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, check_mu_sigma, get_penalty
+from tfnas_db.scoring.registry import canonical_label
+from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.random_search import SearchResult
-from tfnas_db.search.runner import run_search
+from tfnas_db.search.runner import check_options, run_search
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions, get_strategy
 from tfnas_db.search.summary import SearchSummary
 
@@ -97,14 +96,6 @@ def search_command(
     """Search by stored scores: accuracy of the picks (mean +- std), regret, search time."""
     started = time.perf_counter()
     chosen = get_strategy(strategy)
-    if n < 1:
-        raise TfnasError(f"--n must be at least 1, got {n}")
-    if runs < 1:
-        raise TfnasError(f"--runs must be at least 1, got {runs}")
-    get_penalty(penalty)
-    check_mu_sigma(mu, sigma)
-    scorers = [REGISTRY.get(name).name for name in chosen.scorers(scorer)]
-    data = get_dataset(dataset)
     options = SearchOptions(
         n=n,
         runs=runs,
@@ -118,6 +109,9 @@ def search_command(
         budget_seconds=budget_seconds,
         max_params=max_params,
     )
+    check_options(options)
+    scorers = [canonical_label(name) for name in chosen.scorers(scorer)]
+    data = get_dataset(dataset)
     store = open_cli_store(db)
     with store.session() as session:
         column = resolve_accuracy_column(session, space, data.name, metric, epochs)

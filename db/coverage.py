@@ -102,7 +102,7 @@ def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
     groups: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
     for item in coverage:
         run = item.run
-        if not item.complete:
+        if not item.complete and run.origin != "imported":  # populate cannot fill those
             key = (
                 run.space,
                 run.dataset,
@@ -136,7 +136,7 @@ def _absent_defaults(
     for space, names in datasets.items():
         for dataset in names:
             held = {
-                c.run.scorer for c in coverage if (c.run.space, c.run.dataset) == (space, dataset)
+                c.run.label for c in coverage if (c.run.space, c.run.dataset) == (space, dataset)
             }
             absent = tuple(name for name in default_scorers if name not in held)
             if absent:

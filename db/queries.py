@@ -29,7 +29,32 @@ from tfnas_db.db.scores import space_and_dataset_ids
 from tfnas_db.db.seed import ACCURACY_METRICS
 from tfnas_db.errors import TfnasError
 
-METRIC_LABELS = {"val": "validation", "test": "test", "valtest": "validation+test (ori-test)"}
+METRIC_LABELS = {
+    "val": "validation",
+    "test": "test",
+    "valtest": "validation+test (ori-test)",
+    "train": "training-set",
+    "train_trainval": "train+validation-set (the CIFAR-10 run trained on both)",
+    "test_trainsplit": "test (the CIFAR-10 run trained on the train split only)",
+    "naslib_val": "NAS-Bench-Suite-Zero val_accuracy",
+}
+
+# Imported runs are labelled ``<scorer>@<tag>`` so that NASLib's naswot and our own naswot
+# are two columns of one table instead of one hiding the other.
+IMPORT_TAGS = {"naslib-zc": "naslib"}
+
+
+def run_label(scorer: str, origin: str, data_source: str) -> str:
+    """How queries, tables and the CLI name a run: the scorer for computed and bundled runs,
+    ``scorer@tag`` for a run imported from another tool's file (e.g. ``naswot@naslib``)."""
+    if origin != "imported":
+        return scorer
+    return f"{scorer}@{IMPORT_TAGS.get(data_source, data_source)}"
+
+
+def label_scorer(label: str) -> str:
+    """The scorer part of a run label (``naswot@naslib`` -> ``naswot``)."""
+    return label.partition("@")[0]
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +138,10 @@ class RunInfo:
     def n_scores(self) -> int:
         return self.n_ok + self.n_nan + self.n_error
 
+    @property
+    def label(self) -> str:
+        return run_label(self.scorer, self.origin, self.data_source)
+
 
 def list_runs(
     session: Session,
@@ -120,7 +149,8 @@ def list_runs(
     dataset: str | None = None,
     scorer: str | None = None,
 ) -> list[RunInfo]:
-    """Score runs with their per-status counts (one grouped query)."""
+    """Score runs with their per-status counts (one grouped query); ``scorer`` is a run
+    label, so ``naswot`` lists our naswot runs and ``naswot@naslib`` the imported ones."""
     counts = (
         select(
             Score.run_id,
@@ -150,7 +180,7 @@ def list_runs(
     if dataset:
         query = query.where(Dataset.name == dataset)
     if scorer:
-        query = query.where(ScoreRun.scorer == scorer)
+        query = query.where(ScoreRun.scorer == label_scorer(scorer))
     out = []
     for run, space_name, dataset_name, n_ok, n_nan, n_error in session.execute(query):
         out.append(
@@ -172,6 +202,8 @@ def list_runs(
                 provenance=run.provenance,
             )
         )
+    if scorer:
+        out = [run for run in out if run.label == scorer]
     return out
 
 
@@ -187,10 +219,12 @@ def pick_run(
         raise TfnasError(f"no score run {run_id} for {scorer} on {dataset} ({space})")
     usable = [run for run in runs if run.n_ok > 0]
     if not usable:
-        raise TfnasError(
-            f"no stored {scorer} scores on {dataset} ({space}); run: tfnas-db populate "
-            f"--scorers {scorer} --dataset {dataset}"
+        fix = (
+            "import them: tfnas-db import naslib-zc FILE.json"
+            if "@" in scorer
+            else f"run: tfnas-db populate --scorers {scorer} --dataset {dataset}"
         )
+        raise TfnasError(f"no stored {scorer} scores on {dataset} ({space}); {fix}")
     return max(usable, key=lambda run: (run.n_ok, run.id))
 
 

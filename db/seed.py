@@ -148,7 +148,17 @@ NATS_TSS_COLUMNS: tuple[BenchmarkColumn, ...] = (
     ),
 )
 
-ACCURACY_METRICS = ("val", "test", "valtest")
+# Benchmark metrics that are accuracies (percent): their columns read ``<metric>_acc_<N>ep``.
+# The first three come with the bundled table; the rest with ``tfnas-db import``.
+ACCURACY_METRICS = (
+    "val",
+    "test",
+    "valtest",
+    "train",
+    "train_trainval",
+    "test_trainsplit",
+    "naslib_val",
+)
 
 
 def is_seeded(session: Session, space: str = nats_tss.SPACE_NAME) -> bool:

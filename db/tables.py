@@ -4,8 +4,8 @@ Three indexed queries (architectures with size, benchmark results, scores of the
 runs) pivoted into columns with pandas-friendly names: ``arch_index``, ``arch_str``,
 ``naslib_tuple``, ``iso_class``, ``params_m``, ``flops_m``, ``relu_units``, accuracy
 columns such as ``val_acc_200ep`` / ``test_acc_12ep``, ``train_seconds_200ep``,
-``recorded_params_m``, then per scorer ``<name>`` (NaN unless status ok) and
-``<name>_seconds``.
+``recorded_params_m_200ep``, then per run label ``<name>`` (NaN unless status ok) and
+``<name>_seconds``; an imported run's label is ``<scorer>@<tag>`` (``naswot@naslib``).
 """
 
 from __future__ import annotations
@@ -32,18 +32,22 @@ def frame(session: Session, query: Select[Any], columns: list[str]) -> pd.DataFr
 
 
 def benchmark_column_name(metric: str, epochs: int) -> str:
+    """Accuracies read ``<split>_acc_<epochs>ep``; every other figure ``<metric>_<epochs>ep``
+    (``train_seconds_200ep``, ``val_loss_12ep``, ``recorded_params_m_200ep``): the training
+    budget is in every name, so two schedules never share a column."""
     if metric in ACCURACY_METRICS:
         return AccuracyColumn(metric, epochs).key
-    if metric == "train_seconds":
-        return f"train_seconds_{epochs}ep"
-    return metric
+    return f"{metric}_{epochs}ep"
 
 
 def chosen_runs(
     session: Session, space: str, dataset: str, scorers: list[str] | None = None
 ) -> dict[str, RunInfo]:
-    """The run each query reads per scorer (the fullest one), for the requested scorers."""
-    names = scorers or sorted({run.scorer for run in list_runs(session, space, dataset)})
+    """The run each query reads per run label (the fullest one), for the requested labels;
+    by default every label with a finite score: ``naswot`` and, once imported,
+    ``naswot@naslib`` (a run whose every score is NaN has nothing to show)."""
+    held = list_runs(session, space, dataset)
+    names = scorers or sorted({run.label for run in held if run.n_ok > 0})
     return {name: pick_run(session, space, dataset, name) for name in names}
 
 

@@ -159,3 +159,29 @@ def scorer(
         return fn
 
     return decorate
+
+
+def canonical_label(name: str, registry: ScorerRegistry = REGISTRY) -> str:
+    """A run label with its scorer part canonical (``nwot@naslib`` -> ``naswot@naslib``).
+
+    An imported label may name a proxy tfnas-db does not define (``l2_norm@naslib``); a
+    label without ``@`` must be a registered scorer or alias."""
+    scorer, at, tag = name.strip().partition("@")
+    if not at:
+        return registry.get(scorer).name
+    registry._ensure_loaded()
+    known = registry._aliases.get(scorer, scorer)
+    return f"{known}@{tag}"
+
+
+def canonical_labels(names: str, registry: ScorerRegistry = REGISTRY) -> list[str]:
+    """Comma-separated run labels -> canonical labels, de-duplicated in order."""
+    out: list[str] = []
+    for part in names.split(","):
+        if part.strip():
+            label = canonical_label(part, registry)
+            if label not in out:
+                out.append(label)
+    if not out:
+        raise TfnasError(f"no scorer given; valid scorers: {', '.join(registry.names())}")
+    return out

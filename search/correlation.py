@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from tfnas_db.errors import TfnasError
 from tfnas_db.search.rank_stats import kendall_tau_b, spearman_rho
+
+_BENCHMARK_COLUMN = re.compile(r"_\d+ep$")
 
 
 @dataclass(frozen=True)
@@ -48,3 +54,65 @@ def correlate(
         top10_kendall_tau=_tau(x[top], y[top]),
         top10_n=int(top.sum()),
     )
+
+
+def is_benchmark_column(name: str) -> bool:
+    """Benchmark columns end in ``_<epochs>ep``; run labels never do."""
+    return bool(_BENCHMARK_COLUMN.search(name))
+
+
+def correlation_rows(
+    table: Any, scorers: Iterable[str], against: Sequence[str] | None = None
+) -> list[Correlation]:
+    """Every scorer of a wide table (:func:`tfnas_db.db.tables.wide_table`) against every
+    accuracy column, or against the ``against`` columns, which may be other run labels:
+    ``against=["naswot"]`` for ``naswot@naslib`` is NASLib's naswot ranked against ours.
+    Shared by ``tfnas-db correlate`` and the Python API."""
+    names = list(scorers)
+    columns = list(against) if against else [c for c in table.columns if "_acc_" in c]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        held = [c for c in table.columns if is_benchmark_column(c) or c in names]
+        raise TfnasError(
+            f"cannot correlate against {', '.join(missing)}: not a stored scorer or benchmark "
+            f"column; columns held: {', '.join(held)}"
+        )
+    return [
+        correlate(name, table[name].to_numpy(float), column, table[column].to_numpy(float))
+        for name in names
+        for column in columns
+        if column != name
+    ]
+
+
+@dataclass(frozen=True)
+class CorrelationPlan:
+    """What to correlate: ``labels`` (None: every stored scorer) against ``targets`` (None:
+    every accuracy column), and the labels the wide table must load for that."""
+
+    labels: list[str] | None
+    targets: list[str] | None
+
+    @property
+    def load(self) -> list[str] | None:
+        if self.labels is None:
+            return None
+        extra = [c for c in self.targets or [] if not is_benchmark_column(c)]
+        return self.labels + [c for c in extra if c not in self.labels]
+
+
+def _names(value: str | Iterable[str] | None) -> list[str]:
+    parts = value.split(",") if isinstance(value, str) else list(value or [])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def plan_correlation(
+    scorers: str | Iterable[str] | None, against: str | Iterable[str] | None
+) -> CorrelationPlan:
+    """Scorer names and ``against`` columns as the CLI and the API take them (comma-separated
+    or listed; aliases such as ``nwot`` resolved) -> a :class:`CorrelationPlan`."""
+    from tfnas_db.scoring.registry import canonical_label
+
+    labels = list(dict.fromkeys(canonical_label(name) for name in _names(scorers)))
+    targets = [c if is_benchmark_column(c) else canonical_label(c) for c in _names(against)]
+    return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)

@@ -13,6 +13,7 @@ import numpy as np
 from tfnas_db.db.queries import ScoreTable
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.spaces import get_space
+from tfnas_db.search.penalties import check_mu_sigma, get_penalty
 from tfnas_db.search.random_search import SearchResult
 from tfnas_db.search.strategies import SearchInputs, SearchOptions, get_strategy
 from tfnas_db.search.summary import SearchSummary, summarise
@@ -30,6 +31,16 @@ class SearchOutcome:
     summary: SearchSummary
     score: np.ndarray
     seconds: np.ndarray
+
+
+def check_options(options: SearchOptions) -> None:
+    """What every caller checks before loading anything (the CLI and the Python API)."""
+    if options.n < 1:
+        raise TfnasError(f"--n must be at least 1, got {options.n}")
+    if options.runs < 1:
+        raise TfnasError(f"--runs must be at least 1, got {options.runs}")
+    get_penalty(options.penalty)
+    check_mu_sigma(options.mu, options.sigma)
 
 
 def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:

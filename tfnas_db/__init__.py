@@ -3,6 +3,24 @@
 The import package maps the repository's top-level folders (``db/``, ``scoring/``,
 ``search/``, ``cli/``, ``dashboard/``, ``alembic/``, ``data/``) to ``tfnas_db.<name>`` so
 that no generic top-level module names (``db``, ``search``...) leak into site-packages.
+
+``tfnas_db.open()`` is the notebook entry point (:mod:`tfnas_db.api`); it is imported on
+first use so that ``import tfnas_db`` stays instant.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from tfnas_db.api import TfnasStore
+
+
+def open(url: str | None = None) -> TfnasStore:
+    """Open the store at ``url`` (SQLite path or database URL; default ``$TFNAS_DB_URL`` or
+    ``./tfnas.db``) and return a :class:`tfnas_db.api.TfnasStore`."""
+    from tfnas_db.api import open as open_api
+
+    return open_api(url)

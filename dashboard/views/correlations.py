@@ -6,6 +6,7 @@ import streamlit as st
 
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import page_context
+from tfnas_db.search.correlation import correlation_rows
 
 st.title("Correlations")
 context = page_context()
@@ -26,7 +27,7 @@ default_col = accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accurac
 accuracy = right.selectbox("Accuracy column", accuracy_cols, index=default_col, key="corr_acc")
 
 labels = {c.key: c.label for c in data.columns_held(context.url, context.space, context.dataset)}
-st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset} (bundled table)")
+st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset}")
 
 result = data.correlations(context.url, context.space, context.dataset, accuracy)
 chosen = result[result["scorer"] == scorer].iloc[0]
@@ -51,3 +52,25 @@ st.caption(
     "Over architectures with both a finite score and an accuracy; the top 10 % are by "
     "accuracy. The same numbers as `tfnas-db correlate`."
 )
+
+# Imported runs (``naswot@naslib``) beside ours of the same scorer: how alike they rank.
+pairs = [
+    (label, label.partition("@")[0])
+    for label in scorers
+    if "@" in label and label.partition("@")[0] in scorers
+]
+if pairs:
+    st.subheader("Imported scores against ours")
+    imported, ours = st.selectbox(
+        "Imported run", pairs, format_func=lambda pair: f"{pair[0]} vs {pair[1]}", key="corr_pair"
+    )
+    agreement = correlation_rows(table, [imported], [ours])[0]
+    cols = st.columns(3)
+    cols[0].metric("Architectures in both", agreement.n)
+    cols[1].metric(f"Kendall tau ({imported} vs {ours})", f"{agreement.kendall_tau:.3f}")
+    cols[2].metric("Spearman rho", f"{agreement.spearman_rho:.3f}")
+    st.altair_chart(charts.score_scatter(table, imported, ours), width="stretch")
+    st.caption(
+        "The same numbers as `tfnas-db correlate --scorers "
+        f"{imported} --against {ours}`; imported values are kept as their file published them."
+    )

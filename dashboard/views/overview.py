@@ -31,7 +31,7 @@ else:
         [
             {
                 "run": c.run.id,
-                "scorer": c.run.scorer,
+                "scorer": c.run.label,
                 "space": c.run.space,
                 "dataset": c.run.dataset,
                 "origin": c.run.origin,
@@ -42,7 +42,7 @@ else:
                 "nan": c.run.n_nan,
                 "error": c.run.n_error,
                 "coverage": c.fraction,
-                "label": f"{c.run.scorer} #{c.run.id} ({c.run.dataset})",
+                "label": f"{c.run.label} #{c.run.id} ({c.run.dataset})",
                 "finished": c.run.finished_at,
             }
             for c in overview.coverage
