@@ -16,6 +16,7 @@ from tfnas_db.db.models import ArchCost, Architecture, Dataset, SearchSpace
 from tfnas_db.db.queries import RunInfo, list_runs
 
 REAL = "real"  # ScoreRun.data_source of a run on a --data-dir minibatch
+NATURAL = "natural"  # ... on the bundled photographs (tfnas_db.scoring.natural)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def populate_command(run: RunInfo | None, space: str, dataset: str, scorers: lis
             parts.append(f"--seed {run.seed}")
         if run.data_source == REAL:
             parts.append("--data real --data-dir DIR")
+        elif run.data_source == NATURAL:  # explicit: resumes it whatever the default is
+            parts.append("--data natural")
     return " ".join(parts)
 
 
@@ -99,7 +102,7 @@ def _seeded(session: Session) -> tuple[dict[str, int], dict[str, list[str]]]:
 def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
     """One gap per group of incomplete runs that one populate filled (same configuration
     and extent), so a resume is a single command."""
-    groups: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
+    groups: dict[tuple[str, str, int, int, str, int], list[RunCoverage]] = {}
     for item in coverage:
         run = item.run
         if not item.complete:
@@ -108,7 +111,7 @@ def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
                 run.dataset,
                 run.batch_size,
                 run.seed,
-                run.data_source == REAL,
+                run.data_source if run.data_source in (REAL, NATURAL) else "",
                 run.n_scores,
             )
             groups.setdefault(key, []).append(item)

@@ -10,7 +10,7 @@ import pytest
 
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.minibatch import load_minibatch, resolve_data_dir
+from tfnas_db.scoring.minibatch import DataChoice, load_minibatch, resolve_data
 
 
 def test_synthetic_is_seeded_and_shaped_per_dataset() -> None:
@@ -114,11 +114,18 @@ def test_missing_or_wrong_folder_is_one_clear_error(tmp_path: Path, dataset: str
 
 def test_data_options_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TFNAS_DATA_DIR", raising=False)
-    assert resolve_data_dir(None, None) is None
-    assert resolve_data_dir("synthetic", None) is None
-    assert resolve_data_dir(None, str(tmp_path)) == tmp_path
+    assert resolve_data(None, None) == DataChoice(None)  # each scorer's own default
+    assert resolve_data("synthetic", None) == DataChoice("synthetic")
+    assert resolve_data("natural", None) == DataChoice("natural")
+    assert resolve_data(None, str(tmp_path)) == DataChoice("real", tmp_path)
+    assert resolve_data("real", str(tmp_path)) == DataChoice("real", tmp_path)
     with pytest.raises(TfnasError, match="--data-dir"):
-        resolve_data_dir("real", None)
+        resolve_data("real", None)
+    with pytest.raises(TfnasError, match="contradict"):
+        resolve_data("natural", str(tmp_path))
+    with pytest.raises(TfnasError, match="natural, real"):
+        resolve_data("noise", None)
     monkeypatch.setenv("TFNAS_DATA_DIR", str(tmp_path))
-    assert resolve_data_dir(None, None) == tmp_path
-    assert resolve_data_dir("synthetic", None) is None
+    assert resolve_data(None, None) == DataChoice("real", tmp_path)
+    assert resolve_data("synthetic", None) == DataChoice("synthetic")
+    assert resolve_data("real", None) == DataChoice("real", tmp_path)
