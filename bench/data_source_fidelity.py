@@ -33,6 +33,7 @@ from tfnas_db.scoring.populate import PopulateConfig, populate
 SCORERS = ["naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher"]
 GRASP_EVERY = 20  # grasp (~3-4 s/arch alone, far more on a loaded CPU): every 20th (37 of 725)
 CHUNK = 20
+BOOTSTRAP = 1000
 SOURCES = ["synthetic", "natural"]
 NASLIB_COLUMN = {"naswot": "nwot"}
 NASLIB = Path(__file__).resolve().parent.parent.parent / "shared/data/naslib_zc_sample_cifar10.csv"
@@ -81,35 +82,63 @@ def _scores(folder: Path, source: str, name: str) -> pd.DataFrame | None:
     return table[["arch_str", name, "val_acc_200ep"]].dropna(subset=[name])
 
 
+def paired_difference(
+    natural: np.ndarray, synthetic: np.ndarray, target: np.ndarray, resamples: int = BOOTSTRAP
+) -> tuple[float, float, float]:
+    """tau(natural, target) - tau(synthetic, target) and its 90 % bootstrap interval,
+    resampling architectures (the same resample for both sources: a paired comparison)."""
+    rng = np.random.default_rng(0)
+    point = tau(natural, target)[0] - tau(synthetic, target)[0]
+    diffs = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(target), len(target))
+        diffs.append(tau(natural[pick], target[pick])[0] - tau(synthetic[pick], target[pick])[0])
+    low, high = np.nanpercentile(diffs, [5, 95])
+    return point, float(low), float(high)
+
+
+def decide(vs_naslib: tuple[float, float, float], vs_acc: tuple[float, float, float]) -> str:
+    """natural where it is better on one measure and worse on neither (90 % intervals)."""
+    better = vs_naslib[1] > 0 or vs_acc[1] > 0
+    worse = vs_naslib[2] < 0 or vs_acc[2] < 0
+    return "natural" if better and not worse else "synthetic"
+
+
 def report(folder: Path, naslib_path: Path) -> list[str]:
     naslib = pd.read_csv(naslib_path)
     lines = [
-        "NASLib's CIFAR-10 architectures held by every source's store (a seeded random sample",
-        "of the 725; grasp on every 20th), batch 128, seed 0; accuracy: NATS-Bench cifar10-valid",
-        "200-epoch validation (bundled table); NASLib: its own score on real CIFAR-10",
-        f"{'scorer':<10}{'source':<11}{'n':>5}{'tau vs NASLib':>15}{'tau vs acc':>12}"
-        f"{'NASLib vs acc':>15}",
+        "NASLib's CIFAR-10 architectures held by both sources' stores (a seeded random sample",
+        "of the 725; grasp on every 20th), batch 128, seed 0. acc: NATS-Bench cifar10-valid",
+        "200-epoch validation (bundled table); NASLib: its own score on real CIFAR-10.",
+        "delta = tau(natural) - tau(synthetic) [90 % paired bootstrap interval over archs]",
+        f"{'scorer':<10}{'n':>5}  {'tau vs NASLib syn/nat':>21}  {'tau vs acc syn/nat':>18}"
+        f"  {'NASLib':>6}  {'delta vs NASLib':>23}  {'delta vs acc':>23}  default",
     ]
     for name in [*SCORERS, "grasp"]:
         tables = {s: t for s in SOURCES if (t := _scores(folder, s, name)) is not None}
-        if not tables:
+        if len(tables) < len(SOURCES):
             continue
-        common = set.intersection(*(set(t["arch_str"]) for t in tables.values()))
-        for source, table in tables.items():
-            merged = naslib.merge(
-                table[table["arch_str"].isin(common)], on="arch_str", suffixes=("_naslib", "")
-            )
-            column = NASLIB_COLUMN.get(name, name)
-            key = f"{column}_naslib" if f"{column}_naslib" in merged else column
-            mine = merged[name].to_numpy(float)
-            reference = merged[key].to_numpy(float)
-            accuracy = merged["val_acc_200ep"].to_numpy(float)
-            vs_ref, n = tau(mine, reference)
-            vs_acc, _ = tau(mine, accuracy)
-            ref_acc, _ = tau(reference, accuracy)
-            lines.append(
-                f"{name:<10}{source:<11}{n:>5}{vs_ref:>15.3f}{vs_acc:>12.3f}{ref_acc:>15.3f}"
-            )
+        both = tables["synthetic"].merge(
+            tables["natural"][["arch_str", name]], on="arch_str", suffixes=("_syn", "_nat")
+        )
+        merged = naslib.merge(both, on="arch_str", suffixes=("_naslib", ""))
+        column = NASLIB_COLUMN.get(name, name)
+        reference = merged[column].to_numpy(float)
+        accuracy = merged["val_acc_200ep"].to_numpy(float)
+        syn = merged[f"{name}_syn"].to_numpy(float)
+        nat = merged[f"{name}_nat"].to_numpy(float)
+        ok = np.isfinite(syn) & np.isfinite(nat) & np.isfinite(reference)
+        syn, nat, reference, accuracy = syn[ok], nat[ok], reference[ok], accuracy[ok]
+        d_ref = paired_difference(nat, syn, reference)
+        d_acc = paired_difference(nat, syn, accuracy)
+        ref_syn, ref_nat = tau(syn, reference)[0], tau(nat, reference)[0]
+        lines.append(
+            f"{name:<10}{len(syn):>5}  {ref_syn:>10.3f} /{ref_nat:>6.3f}"
+            f"  {tau(syn, accuracy)[0]:>10.3f} /{tau(nat, accuracy)[0]:>5.3f}"
+            f"  {tau(reference, accuracy)[0]:>6.3f}"
+            f"  {d_ref[0]:>+6.3f} [{d_ref[1]:+.3f},{d_ref[2]:+.3f}]"
+            f"  {d_acc[0]:>+6.3f} [{d_acc[1]:+.3f},{d_acc[2]:+.3f}]  {decide(d_ref, d_acc)}"
+        )
     return lines
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.minibatch import NATURAL, SYNTHETIC  # noqa: F401 (NATURAL: the table)
+from tfnas_db.scoring.minibatch import NATURAL, SYNTHETIC
 
 if TYPE_CHECKING:
     from tfnas_db.scoring.context import ScoringContext
@@ -148,7 +148,11 @@ REGISTRY = ScorerRegistry(BUILTIN_MODULES)
 # Per-scorer default data source, chosen by measurement (bench/data_source_fidelity.py,
 # docs/SCORERS.md "Which minibatch each scorer uses"): `natural` only where its Kendall tau
 # against NASLib's real-CIFAR score and against accuracy beats `synthetic`.
-DEFAULT_DATA_SOURCE: dict[str, str] = {}
+DEFAULT_DATA_SOURCE: dict[str, str] = {
+    "naswot": NATURAL,
+    "jacov": NATURAL,
+    "epe_nas": NATURAL,
+}
 
 # What `tfnas-db populate` scores when --scorers is not given: NASWOT and the free size columns.
 DEFAULT_SCORERS = ("naswot", "relu_count", "params", "flops")

@@ -254,6 +254,6 @@ def test_explorer_shows_the_spread_across_stored_seeds(
     assert list(spread["scorer"]) == ["naswot"]  # params is one value whatever the seed
     row = spread.iloc[0]
     assert row["values"] == 3 and row["std"] > 0 and row["min"] <= row["mean"] <= row["max"]
-    assert row["data/batch"] == "synthetic/8" and row["by seed"].startswith("0: ")
+    assert row["data/batch"] == "natural/8" and row["by seed"].startswith("0: ")
     app.text_input(key="arch_token").input("5").run()  # not scored: no spread table
     assert len(app.dataframe) == 2

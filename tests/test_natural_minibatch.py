@@ -3,12 +3,14 @@ and populate scoring each scorer on its own default data source."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tfnas
 from sqlalchemy import select
 
 from tfnas_db.db.coverage import populate_command
@@ -118,7 +120,7 @@ def test_populate_scores_each_scorer_on_its_own_default_source(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(registry.DEFAULT_DATA_SOURCE, "jacov", "natural")
+    monkeypatch.setattr(registry, "DEFAULT_DATA_SOURCE", {"jacov": "natural"})
     scorers = "naswot,jacov,params"
     config = PopulateConfig(scorers=scorers, limit=3, batch_size=16, seed=5)
     groups = group_by_source(registry.REGISTRY.resolve(scorers), config)
@@ -162,13 +164,13 @@ def test_populate_scores_each_scorer_on_its_own_default_source(
     assert all(natural_values[k] != noise_values[k] for k in natural_values)
 
 
-def test_the_resume_command_of_a_natural_run_names_its_source() -> None:
-    run = RunInfo(
+def _run(scorer: str, data_source: str) -> RunInfo:
+    return RunInfo(
         id=3,
-        scorer="jacov",
+        scorer=scorer,
         dataset="cifar10",
         space="nats-tss",
-        data_source="natural",
+        data_source=data_source,
         batch_size=64,
         seed=0,
         device="cpu",
@@ -178,6 +180,27 @@ def test_the_resume_command_of_a_natural_run_names_its_source() -> None:
         n_nan=0,
         n_error=0,
     )
-    assert populate_command(run, "nats-tss", "cifar10", ["jacov"]) == (
-        "tfnas-db populate --dataset cifar10 --scorers jacov --batch-size 64 --data natural"
-    )
+
+
+def test_the_resume_command_names_a_source_only_when_it_is_not_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(registry, "DEFAULT_DATA_SOURCE", {"jacov": "natural"})
+    start = "tfnas-db populate --dataset cifar10 --scorers"
+    for scorer, source, expected in [
+        ("jacov", "natural", f"{start} jacov --batch-size 64"),
+        ("jacov", "synthetic", f"{start} jacov --batch-size 64 --data synthetic"),
+        ("snip", "natural", f"{start} snip --batch-size 64 --data natural"),
+        ("snip", "synthetic", f"{start} snip --batch-size 64"),
+        ("params", "none", f"{start} params --batch-size 64"),
+        ("snip", "real", f"{start} snip --batch-size 64 --data real --data-dir DIR"),
+    ]:
+        assert populate_command(_run(scorer, source), "nats-tss", "cifar10", [scorer]) == expected
+
+
+def test_the_measured_defaults_are_listed_by_the_scorers_command() -> None:
+    rows = {row["name"]: row for row in json.loads(tfnas("scorers", "--format", "json").stdout)}
+    for name, spec in ((s.name, s) for s in registry.REGISTRY.specs()):
+        assert rows[name]["data"] == spec.default_data
+    assert rows["jacov"]["data"] == "natural" and rows["snip"]["data"] == "synthetic"
+    assert rows["params"]["data"] == "none"
