@@ -19,7 +19,7 @@ from tfnas_db.cli.output import (
     print_json,
 )
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.minibatch import resolve_data_dir
+from tfnas_db.scoring.minibatch import resolve_data
 from tfnas_db.scoring.populate import PopulateConfig, populate
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
 from tfnas_db.scoring.spaces import get_space
@@ -68,7 +68,10 @@ def populate_command(
     ] = 0,
     data: Annotated[
         str | None,
-        typer.Option(help="synthetic (seeded N(0,1) images) or real (needs --data-dir)."),
+        typer.Option(
+            help="natural (bundled public-domain photographs), synthetic (seeded N(0,1) "
+            "images) or real (needs --data-dir); default: each scorer's own (tfnas-db scorers)."
+        ),
     ] = None,
     data_dir: Annotated[
         str | None,
@@ -103,14 +106,15 @@ def populate_command(
     db: DbOption = None,
 ) -> None:
     """Score architectures into the store; re-running resumes and skips what is stored."""
-    folder = resolve_data_dir(data, data_dir)
+    choice = resolve_data(data, data_dir)
     config = PopulateConfig(
         space=space,
         dataset=dataset,
         scorers=scorers,
         batch_size=batch_size,
         seed=seed,
-        data_dir=folder,
+        data_dir=choice.data_dir,
+        data_source=choice.source,
         limit=limit,
         sample=sample,
         archs=_read_archs(archs, space) if archs else None,

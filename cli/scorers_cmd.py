@@ -13,12 +13,15 @@ def _needs(needs: Need) -> str:
 
 
 def scorers_command(fmt: FormatOption = OutputFormat.table) -> None:
-    """List the registered scorers (higher is better for every stored score)."""
+    """List the registered scorers (higher is better for every stored score).
+
+    ``data`` is the minibatch populate scores each on unless --data says otherwise.
+    """
     rows = [
-        [s.name, _needs(s.needs), s.version, ",".join(s.aliases), s.citation]
+        [s.name, _needs(s.needs), s.default_data, s.version, ",".join(s.aliases), s.citation]
         for s in REGISTRY.specs()
     ]
-    header = ["name", "needs", "version", "aliases", "citation"]
+    header = ["name", "needs", "data", "version", "aliases", "citation"]
     if fmt == OutputFormat.json:
         print_json([dict(zip(header, row, strict=True)) for row in rows])
     elif fmt == OutputFormat.csv:

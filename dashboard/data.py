@@ -24,6 +24,7 @@ from tfnas_db.db.queries import (
     resolve_accuracy_column,
 )
 from tfnas_db.db.searches import SavedSearch, list_searches, save_search
+from tfnas_db.db.seeds import seed_values
 from tfnas_db.db.store import Store, open_store, resolve_url
 from tfnas_db.db.tables import wide_table
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
@@ -97,6 +98,42 @@ def correlations(url: str, space: str, dataset: str, accuracy: str) -> pd.DataFr
     if len(frame):
         frame = frame.sort_values("kendall_tau", ascending=False, na_position="last")
     return frame.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL_SECONDS)
+def seed_spread(
+    url: str, space: str, dataset: str, scorers: tuple[str, ...], arch_index: int
+) -> pd.DataFrame:
+    """Per scorer stored more than once for this architecture (several seeds, sources or
+    batch sizes, e.g. by ``tfnas-db variance``): how many values, their mean, std and range,
+    and the values by seed, so a user sees how far a reseed moves the score."""
+    rows = []
+    with store(url).session() as session:
+        for name in scorers:
+            values = seed_values(session, space, dataset, name, arch_index)
+            if len(values) < 2:
+                continue
+            numbers = np.array([v.value for v in values])
+            if numbers.min() == numbers.max():  # seed-free (e.g. params): nothing to show
+                continue
+            listing = ", ".join(
+                f"{v.seed}: {v.value:.4g}"
+                for v in sorted(values, key=lambda v: (v.data_source, v.batch_size, v.seed))
+            )
+            sources = sorted({f"{v.data_source}/{v.batch_size}" for v in values})
+            rows.append(
+                {
+                    "scorer": name,
+                    "values": len(values),
+                    "mean": float(numbers.mean()),
+                    "std": float(numbers.std(ddof=1)),
+                    "min": float(numbers.min()),
+                    "max": float(numbers.max()),
+                    "data/batch": ", ".join(sources),
+                    "by seed": listing,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL_SECONDS)

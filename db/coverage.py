@@ -69,9 +69,27 @@ def populate_command(run: RunInfo | None, space: str, dataset: str, scorers: lis
             parts.append(f"--batch-size {run.batch_size}")
         if run.seed != 0:
             parts.append(f"--seed {run.seed}")
-        if run.data_source == REAL:
-            parts.append("--data real --data-dir DIR")
+        flag = data_flag(run)
+        if flag:
+            parts.append(flag)
     return " ".join(parts)
+
+
+def data_flag(run: RunInfo) -> str:
+    """The ``--data`` option a populate needs to resume ``run``: none where the run used its
+    scorer's default source (``tfnas-db scorers``), which populate picks by itself."""
+    if run.data_source == REAL:
+        return "--data real --data-dir DIR"
+    if run.data_source == "none":
+        return ""
+    from tfnas_db.errors import TfnasError
+    from tfnas_db.scoring.registry import REGISTRY  # numpy only: no torch is imported
+
+    try:
+        default = REGISTRY.get(run.scorer).default_data
+    except TfnasError:  # a scorer this version does not know: name the source explicitly
+        default = None
+    return "" if run.data_source == default else f"--data {run.data_source}"
 
 
 def _seeded(session: Session) -> tuple[dict[str, int], dict[str, list[str]]]:
@@ -99,7 +117,7 @@ def _seeded(session: Session) -> tuple[dict[str, int], dict[str, list[str]]]:
 def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
     """One gap per group of incomplete runs that one populate filled (same configuration
     and extent), so a resume is a single command."""
-    groups: dict[tuple[str, str, int, int, bool, int], list[RunCoverage]] = {}
+    groups: dict[tuple[str, str, int, int, str, int], list[RunCoverage]] = {}
     for item in coverage:
         run = item.run
         if not item.complete and run.origin != "imported":  # populate cannot fill those
@@ -108,7 +126,7 @@ def _incomplete_runs(coverage: list[RunCoverage]) -> list[Gap]:
                 run.dataset,
                 run.batch_size,
                 run.seed,
-                run.data_source == REAL,
+                data_flag(run),
                 run.n_scores,
             )
             groups.setdefault(key, []).append(item)

@@ -162,6 +162,13 @@ def _machine_cpu() -> str | None:
         return None
 
 
+def _is_default_source(run: ScoreRun) -> bool:
+    """Whether populate picks this run's data source by itself (no ``--data`` needed)."""
+    from tfnas_db.scoring.registry import REGISTRY  # numpy only: no torch is imported
+
+    return run.data_source == "none" or run.data_source == REGISTRY.get(run.scorer).default_data
+
+
 def write_release_file(
     session: Session,
     run_id: int,
@@ -216,7 +223,7 @@ def write_release_file(
     counts: dict[str, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
-    option = "" if run.data_source in ("none", "synthetic") else f" --data {run.data_source}"
+    option = "" if _is_default_source(run) else f" --data {run.data_source}"
     manifest = ReleaseManifest(
         space=space.name,
         dataset=dataset.name,

@@ -52,8 +52,12 @@ def get_or_create_run(
     seed: int,
     device: str,
     torch_version: str | None,
+    provenance: dict[str, Any] | None = None,
 ) -> ScoreRun:
-    """The run with this configuration, created if new (safe against a concurrent worker)."""
+    """The run with this configuration, created if new (safe against a concurrent worker).
+
+    ``provenance`` (e.g. what the natural minibatch was cut from) is written on creation.
+    """
     key = {
         "space_id": space_id,
         "dataset_id": dataset_id,
@@ -79,6 +83,7 @@ def get_or_create_run(
         package_version=__version__,
         host=platform.node() or None,
         started_at=now(),
+        provenance=provenance,
     )
     try:
         with session.begin_nested():

@@ -2,11 +2,12 @@
 
 Numpy only (no torch, no torchvision): real data is read from the python pickles of
 CIFAR-10/100 and ImageNet16 and normalised with NATS-Bench's per-dataset mean/std;
-``synthetic`` draws seeded N(0,1) images with uniform random labels. The sample is a
-pure function of (dataset, batch size, seed, data source), so every architecture, and
-every resumed or parallel worker, sees the same batch. No augmentation is applied (the
-reference scripts use their training transform with random crops/flips, which makes
-the batch depend on loader state).
+``synthetic`` draws seeded N(0,1) images with uniform random labels; ``natural`` cuts
+seeded crops of the bundled public-domain photographs (:mod:`tfnas_db.scoring.natural`).
+The sample is a pure function of (dataset, batch size, seed, data source), so every
+architecture, and every resumed or parallel worker, sees the same batch. Real data gets
+no augmentation (the reference scripts use their training transform with random
+crops/flips, which makes the batch depend on loader state).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from tfnas_db.scoring.datasets import DatasetSpec
 
 DATA_DIR_ENV = "TFNAS_DATA_DIR"
 SYNTHETIC = "synthetic"
+NATURAL = "natural"
 REAL = "real"
+DATA_SOURCES = (SYNTHETIC, NATURAL, REAL)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class Minibatch:
     images: np.ndarray  # (K, C, H, W) float32, normalised
     labels: np.ndarray  # (K,) int64 in 0..n_classes-1
     dataset: str
-    source: str  # "synthetic" or "real"
+    source: str  # "synthetic", "natural" or "real"
     seed: int
     data_dir: str | None = None
 
@@ -47,13 +50,20 @@ def synthetic_minibatch(spec: DatasetSpec, batch_size: int, seed: int) -> Miniba
     return Minibatch(images, labels, spec.name, SYNTHETIC, seed)
 
 
+def natural_minibatch(spec: DatasetSpec, batch_size: int, seed: int) -> Minibatch:
+    from tfnas_db.scoring.natural import natural_images
+
+    images, labels = natural_images(spec, batch_size, seed)
+    return Minibatch(images, labels, spec.name, NATURAL, seed)
+
+
 def _unpickle(path: Path) -> dict[str, object]:
     with path.open("rb") as handle:
         raw = pickle.load(handle, encoding="latin1")
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
 
 
-_HINT = "or use --data synthetic to score on the seeded synthetic minibatch instead"
+_HINT = "or use --data natural or --data synthetic to score on a bundled minibatch instead"
 
 
 def _find_folder(data_dir: Path, name: str) -> Path:
@@ -142,31 +152,55 @@ def real_minibatch(spec: DatasetSpec, batch_size: int, seed: int, data_dir: Path
     return Minibatch(images, labels[chosen].copy(), spec.name, REAL, seed, str(data_dir))
 
 
-def resolve_data_dir(data: str | None, data_dir: str | None) -> Path | None:
-    """``--data``/``--data-dir``/``$TFNAS_DATA_DIR`` -> folder of real data, or None.
+@dataclass(frozen=True)
+class DataChoice:
+    """What ``--data``/``--data-dir`` asked for: one source for every scorer, or (source
+    None) each scorer's own default (:attr:`ScorerSpec.default_data`)."""
+
+    source: str | None
+    data_dir: Path | None = None
+
+    def source_for(self, default: str) -> str:
+        return self.source or default
+
+
+def resolve_data(data: str | None, data_dir: str | None) -> DataChoice:
+    """``--data``/``--data-dir``/``$TFNAS_DATA_DIR`` -> the data source(s) of a populate.
 
     A given ``--data-dir`` means real data; with neither option, ``$TFNAS_DATA_DIR`` (if
-    set) is used, else the synthetic minibatch.
+    set) means real data, else every scorer uses its own default source.
     """
-    if data not in (None, SYNTHETIC, REAL):
-        raise TfnasError(f"--data must be '{SYNTHETIC}' or '{REAL}', got {data!r}")
+    if data not in (None, *DATA_SOURCES):
+        raise TfnasError(f"--data must be one of {', '.join(DATA_SOURCES)}; got {data!r}")
     if data_dir:
-        if data == SYNTHETIC:
-            raise TfnasError("--data synthetic and --data-dir contradict each other; pick one")
-        return Path(data_dir).expanduser()
-    if data == SYNTHETIC:
-        return None
+        if data not in (None, REAL):
+            raise TfnasError(f"--data {data} and --data-dir contradict each other; pick one")
+        return DataChoice(REAL, Path(data_dir).expanduser())
+    if data in (SYNTHETIC, NATURAL):
+        return DataChoice(data)
     folder = os.environ.get(DATA_DIR_ENV)
     if data == REAL and not folder:
         raise TfnasError(f"--data real needs --data-dir DIR (or ${DATA_DIR_ENV}), {_HINT}")
-    return Path(folder).expanduser() if folder else None
+    if folder:
+        return DataChoice(REAL, Path(folder).expanduser())
+    return DataChoice(None)
 
 
 def load_minibatch(
-    spec: DatasetSpec, batch_size: int, seed: int, data_dir: Path | None
+    spec: DatasetSpec,
+    batch_size: int,
+    seed: int,
+    data_dir: Path | None,
+    source: str | None = None,
 ) -> Minibatch:
+    """The minibatch of ``source`` (default: real if ``data_dir`` is given, else synthetic)."""
     if batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {batch_size}")
-    if data_dir is None:
+    source = source or (REAL if data_dir is not None else SYNTHETIC)
+    if source == NATURAL:
+        return natural_minibatch(spec, batch_size, seed)
+    if source == SYNTHETIC:
         return synthetic_minibatch(spec, batch_size, seed)
+    if data_dir is None:
+        raise TfnasError(f"--data real needs --data-dir DIR (or ${DATA_DIR_ENV}), {_HINT}")
     return real_minibatch(spec, batch_size, seed, data_dir)

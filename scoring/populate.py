@@ -46,7 +46,7 @@ from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
 from tfnas_db.scoring.device import check_device_syntax, resolve_device
 from tfnas_db.scoring.engine import ScoringEngine, needs_of
 from tfnas_db.scoring.failures import FailureGate, SystematicFailure
-from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
+from tfnas_db.scoring.minibatch import NATURAL, REAL, Minibatch, load_minibatch
 from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
 from tfnas_db.scoring.spaces import SearchSpaceInfo, get_space
@@ -61,7 +61,8 @@ class PopulateConfig:
     scorers: str | Sequence[str] = DEFAULT_SCORERS
     batch_size: int = 128
     seed: int = 0
-    data_dir: Path | None = None  # None: synthetic minibatch
+    data_dir: Path | None = None  # folder of real data (with data_source None or "real")
+    data_source: str | None = None  # None: each scorer's default (real if data_dir is given)
     limit: int | None = None
     sample: bool = False  # with limit: a seeded random sample instead of an index prefix
     archs: Sequence[str] | None = None  # explicit indices or arch strings
@@ -179,6 +180,37 @@ def _select_targets(
     return targets
 
 
+def source_of(spec: ScorerSpec, config: PopulateConfig) -> str:
+    """The data source ``spec`` is scored on in this populate ("none" if it reads no data)."""
+    if not spec.needs.uses_data:
+        return "none"
+    if config.data_source is not None:
+        return config.data_source
+    return REAL if config.data_dir is not None else spec.default_data
+
+
+def group_by_source(specs: list[ScorerSpec], config: PopulateConfig) -> dict[str, list[ScorerSpec]]:
+    """Scorers grouped by their data source: each group is scored on its own minibatch
+    (data-free scorers join the first group, as they need none)."""
+    groups: dict[str, list[ScorerSpec]] = {}
+    for spec in specs:
+        groups.setdefault(source_of(spec, config), []).append(spec)
+    free = groups.pop("none", [])
+    if not groups:
+        return {"none": free}
+    first = next(iter(groups))
+    groups[first] = free + groups[first]
+    return groups
+
+
+def _provenance(source: str, dataset: str) -> dict[str, Any] | None:
+    if source != NATURAL:
+        return None
+    from tfnas_db.scoring.natural import natural_provenance
+
+    return natural_provenance(get_dataset(dataset))
+
+
 def _torch_version() -> str | None:
     try:
         import torch
@@ -220,10 +252,15 @@ def populate(
     started = time.perf_counter()
     space, dataset, specs = validate_config(config)
     needs = needs_of(specs)
-    data_source = REAL if config.data_dir is not None else SYNTHETIC
-    minibatch = None
-    if needs.uses_data:
-        minibatch = load_minibatch(dataset, config.batch_size, config.seed, config.data_dir)
+    groups = group_by_source(specs, config)
+    minibatches: dict[str, Minibatch | None] = {
+        source: (
+            load_minibatch(dataset, config.batch_size, config.seed, config.data_dir, source)
+            if source != "none"
+            else None
+        )
+        for source in groups
+    }
     device = resolve_device(config.device) if needs.uses_network else "none"
     torch_version = _torch_version() if needs.uses_network else None
 
@@ -235,18 +272,20 @@ def populate(
         runs: dict[str, int] = {}
         stored: dict[str, StoredState] = {}
         for spec in specs:
+            data_source = source_of(spec, config)
             run = get_or_create_run(
                 session,
                 space_id=space_id,
                 dataset_id=dataset_id,
                 scorer=spec.name,
                 scorer_version=spec.version,
-                data_source=data_source if spec.needs.uses_data else "none",
-                data_dir=str(config.data_dir) if spec.needs.uses_data and config.data_dir else None,
+                data_source=data_source,
+                data_dir=str(config.data_dir) if data_source == REAL else None,
                 batch_size=config.batch_size,
                 seed=config.seed,
                 device=device if spec.needs.uses_network else "none",
                 torch_version=torch_version if spec.needs.uses_network else None,
+                provenance=_provenance(data_source, dataset.name),
             )
             runs[spec.name] = run.id
             stored[spec.name] = StoredState(*stored_arch_states(session, run.id))
@@ -258,7 +297,11 @@ def populate(
     if not config.retry_errors:
         summary.kept_errors = {k: v for k, v in kept_errors(targets, stored).items() if v}
 
-    engine = ScoringEngine(space, dataset, config.batch_size, config.seed, device, minibatch)
+    engines = {
+        source: ScoringEngine(space, dataset, config.batch_size, config.seed, device, batch)
+        for source, batch in minibatches.items()
+    }
+    source_of_scorer = {spec.name: source for source, group in groups.items() for spec in group}
     gate = FailureGate()  # holds a run's rows while its first attempts all fail alike
     buffer: list[dict[str, Any]] = []
     host = platform.node() or None
@@ -277,7 +320,11 @@ def populate(
             task = progress.add_task(label, total=len(pending), rate="")
             loop_start = time.perf_counter()
             for n, item in enumerate(pending, start=1):
-                outcomes = engine.score(item.arch_str, list(item.specs))
+                outcomes = {}
+                for source, engine in engines.items():
+                    mine = [spec for spec in item.specs if source_of_scorer[spec.name] == source]
+                    if mine:
+                        outcomes.update(engine.score(item.arch_str, mine))
                 for name, outcome in outcomes.items():
                     failed = outcome.status == ScoreStatus.ERROR
                     row = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.minibatch import NATURAL, SYNTHETIC
 
 if TYPE_CHECKING:
     from tfnas_db.scoring.context import ScoringContext
@@ -56,6 +57,14 @@ class ScorerSpec:
     @property
     def data_free(self) -> bool:
         return not self.needs.uses_network
+
+    @property
+    def default_data(self) -> str:
+        """The minibatch this scorer is scored on unless ``--data`` says otherwise
+        ("none" for scorers that read no data); see :data:`DEFAULT_DATA_SOURCE`."""
+        if not self.needs.uses_data:
+            return "none"
+        return DEFAULT_DATA_SOURCE.get(self.name, SYNTHETIC)
 
     @property
     def summary(self) -> str:
@@ -135,6 +144,15 @@ class ScorerRegistry:
 
 
 REGISTRY = ScorerRegistry(BUILTIN_MODULES)
+
+# Per-scorer default data source, chosen by measurement (bench/data_source_fidelity.py,
+# docs/SCORERS.md "Which minibatch each scorer uses"): `natural` only where its Kendall tau
+# against NASLib's real-CIFAR score and against accuracy beats `synthetic`.
+DEFAULT_DATA_SOURCE: dict[str, str] = {
+    "naswot": NATURAL,
+    "jacov": NATURAL,
+    "epe_nas": NATURAL,
+}
 
 # What `tfnas-db populate` scores when --scorers is not given: NASWOT and the free size columns.
 DEFAULT_SCORERS = ("naswot", "relu_count", "params", "flops")

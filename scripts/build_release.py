@@ -60,6 +60,9 @@ def main() -> None:
             if run.scorer_version != spec.version:
                 print(f"skip run {run_id}: {scorer} version {run.scorer_version} is stale")
                 continue
+            if run.data_source not in ("none", spec.default_data):
+                print(f"skip run {run_id}: {scorer} on {run.data_source}, not its default data")
+                continue
             try:
                 manifest = write_release_file(session, run_id, args.out, gpu_model=args.gpu_model)
             except Exception as exc:  # an unfinished run: say so and go on

@@ -14,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from tfnas_db.dashboard import data
 from tfnas_db.dashboard.pages import PAGES
 from tfnas_db.dashboard.serve import dashboard_answers, served_dashboard
+from tfnas_db.db.store import open_store
+from tfnas_db.scoring.populate import PopulateConfig, populate
 
 APP = str(Path(data.__file__).resolve().parent / "app.py")
 
@@ -237,3 +239,21 @@ def test_tfnas_db_dashboard_serves_and_stops_cleanly(store: str) -> None:
     while dashboard_answers(base) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not dashboard_answers(base)
+
+
+def test_explorer_shows_the_spread_across_stored_seeds(
+    sqlite_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(sqlite_store_url)
+    for seed in (0, 1, 2):
+        config = PopulateConfig(scorers="naswot,params", limit=2, batch_size=8, seed=seed)
+        populate(store, config, show_progress=False)
+    app = open_page(sqlite_store_url, monkeypatch, "explorer.py")
+    app.text_input(key="arch_token").input("1").run()
+    spread = app.dataframe[2].value
+    assert list(spread["scorer"]) == ["naswot"]  # params is one value whatever the seed
+    row = spread.iloc[0]
+    assert row["values"] == 3 and row["std"] > 0 and row["min"] <= row["mean"] <= row["max"]
+    assert row["data/batch"] == "natural/8" and row["by seed"].startswith("0: ")
+    app.text_input(key="arch_token").input("5").run()  # not scored: no spread table
+    assert len(app.dataframe) == 2

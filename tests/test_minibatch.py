@@ -7,10 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tfnas
+from sqlalchemy import select
 
+from tfnas_db.db.models import ScoreRun
+from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.minibatch import load_minibatch, resolve_data_dir
+from tfnas_db.scoring.minibatch import DataChoice, load_minibatch, resolve_data
 
 
 def test_synthetic_is_seeded_and_shaped_per_dataset() -> None:
@@ -114,11 +118,67 @@ def test_missing_or_wrong_folder_is_one_clear_error(tmp_path: Path, dataset: str
 
 def test_data_options_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TFNAS_DATA_DIR", raising=False)
-    assert resolve_data_dir(None, None) is None
-    assert resolve_data_dir("synthetic", None) is None
-    assert resolve_data_dir(None, str(tmp_path)) == tmp_path
+    assert resolve_data(None, None) == DataChoice(None)  # each scorer's own default
+    assert resolve_data("synthetic", None) == DataChoice("synthetic")
+    assert resolve_data("natural", None) == DataChoice("natural")
+    assert resolve_data(None, str(tmp_path)) == DataChoice("real", tmp_path)
+    assert resolve_data("real", str(tmp_path)) == DataChoice("real", tmp_path)
     with pytest.raises(TfnasError, match="--data-dir"):
-        resolve_data_dir("real", None)
+        resolve_data("real", None)
+    with pytest.raises(TfnasError, match="contradict"):
+        resolve_data("natural", str(tmp_path))
+    with pytest.raises(TfnasError, match="natural, real"):
+        resolve_data("noise", None)
     monkeypatch.setenv("TFNAS_DATA_DIR", str(tmp_path))
-    assert resolve_data_dir(None, None) == tmp_path
-    assert resolve_data_dir("synthetic", None) is None
+    assert resolve_data(None, None) == DataChoice("real", tmp_path)
+    assert resolve_data("synthetic", None) == DataChoice("synthetic")
+    assert resolve_data("real", None) == DataChoice("real", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "size", "writer"), [("cifar10", 32, "cifar"), ("ImageNet16-120", 16, "in16")]
+)
+def test_real_pixels_land_where_the_pickle_format_puts_them(
+    tmp_path: Path, dataset: str, size: int, writer: str
+) -> None:
+    """Rows are channel planes (R, G, B), each row-major: one marked pixel per image at
+    channel 1, row 2, column 3 must come out there after un-normalising."""
+    n = 12
+    data = np.zeros((n, 3 * size * size), dtype=np.uint8)
+    data[:, size * size + 2 * size + 3] = 255
+    if writer == "cifar":
+        for i in range(1, 6):
+            _write_pickle(
+                tmp_path / "cifar-10-batches-py" / f"data_batch_{i}",
+                {b"labels": list(range(n)), b"data": data},
+            )
+    else:
+        _write_pickle(
+            tmp_path / "ImageNet16" / "train_data_batch_1",
+            {"data": data, "labels": list(range(1, n + 1))},
+        )
+    spec = get_dataset(dataset)
+    batch = load_minibatch(spec, 8, 0, tmp_path)
+    pixels = batch.images * np.asarray(spec.std).reshape(1, 3, 1, 1) + np.asarray(
+        spec.mean
+    ).reshape(1, 3, 1, 1)
+    assert np.allclose(pixels[:, 1, 2, 3], 1.0, atol=1e-5)
+    pixels[:, 1, 2, 3] = 0
+    assert np.allclose(pixels, 0.0, atol=1e-5)
+    assert batch.source == "real" and batch.data_dir == str(tmp_path)
+
+
+def test_populate_records_a_real_data_run(sqlite_store_url: str, tmp_path: Path) -> None:
+    _cifar10_folder(tmp_path)
+    args = ["--scorers", "naswot", "--limit", "2", "--batch-size", "16", "--quiet"]
+    out = tfnas("populate", "--db", sqlite_store_url, *args, "--data-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    natural = tfnas("populate", "--db", sqlite_store_url, *args, "--data", "natural")
+    assert natural.returncode == 0, natural.stderr
+    with open_store(sqlite_store_url).session() as session:
+        runs = {r.data_source: r for r in session.scalars(select(ScoreRun))}
+        assert set(runs) == {"real", "natural"}
+        assert runs["real"].data_dir == str(tmp_path) and runs["real"].provenance is None
+        assert runs["natural"].data_dir is None and runs["natural"].provenance is not None
+    clash = tfnas("populate", "--db", sqlite_store_url, "--data", "natural", "--data-dir", ".")
+    assert clash.returncode == 2 and "contradict" in clash.stderr

@@ -44,7 +44,7 @@ def test_populate_is_idempotent_and_stores_provenance(seeded_url: str) -> None:
         run = session.get(ScoreRun, first.run_ids["naswot"])
         assert run is not None
         assert (run.data_source, run.batch_size, run.seed, run.device) == (
-            "synthetic",
+            "natural",  # naswot's measured default (docs/SCORERS.md)
             8,
             11,
             "cpu",

@@ -97,3 +97,8 @@ with right:
             index=[*scorers, "params_m", "flops_m", *accuracy_cols],
         )
         st.dataframe(facts, height=min(38 + 35 * len(facts), 600))
+
+spread = data.seed_spread(context.url, context.space, context.dataset, tuple(scorers), index)
+if len(spread):
+    st.markdown("**Spread across stored seeds** (the table above shows each scorer's fullest run)")
+    st.dataframe(spread, hide_index=True)
