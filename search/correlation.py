@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfnas_db.search.etnas import utopian_distance
 from tfnas_db.search.rank_stats import kendall_tau_b, spearman_rho
+
+UTOPIAN = "utopian"
+UTOPIAN_MEASURES = ("naswot", "logsynflow", "loss_slope")
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,15 @@ def correlate(
         top10_kendall_tau=_tau(x[top], y[top]),
         top10_n=int(top.sum()),
     )
+
+
+def utopian_score(naswot: np.ndarray, logsynflow: np.ndarray, loss_slope: np.ndarray) -> np.ndarray:
+    """ET-NAS's utopian-point measure as a "higher is better" score: minus the distance of
+    the max-normalised (naswot, logsynflow, loss_slope) to (1, 1, 1). The maxima are taken
+    over the architectures that hold all three finite scores; the others get nan."""
+    stacked = np.column_stack([naswot, logsynflow, loss_slope]).astype(np.float64)
+    ok = np.all(np.isfinite(stacked), axis=1)
+    score = np.full(len(stacked), np.nan)
+    if ok.any():
+        score[ok] = -utopian_distance(stacked[ok, 0], stacked[ok, 1], stacked[ok, 2])
+    return score
