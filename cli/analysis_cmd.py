@@ -46,7 +46,7 @@ def correlate_command(
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
     plus tau within the top 10 % by accuracy."""
     from tfnas_db.db.tables import wide_table
-    from tfnas_db.search.correlation import correlate
+    from tfnas_db.search.correlation import UTOPIAN_MEASURES, correlate, utopian_correlations
 
     data = get_dataset(dataset)
     store = open_store(db)
@@ -63,8 +63,24 @@ def correlate_command(
         for name in runs
         for column in accuracy_columns
     ]
+    rows += utopian_correlations(
+        {name: table[name].to_numpy(float) for name in runs},
+        {column: table[column].to_numpy(float) for column in accuracy_columns},
+    )
     if fmt == OutputFormat.json:
-        print_json(clean_floats([{**asdict(r), "score_run": runs[r.scorer].id} for r in rows]))
+        print_json(
+            clean_floats(
+                [
+                    {
+                        **asdict(r),
+                        "score_run": runs[r.scorer].id
+                        if r.scorer in runs
+                        else [runs[m].id for m in UTOPIAN_MEASURES],
+                    }
+                    for r in rows
+                ]
+            )
+        )
         return
     header = ["scorer", "accuracy", "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
     values = [
@@ -76,6 +92,11 @@ def correlate_command(
         return
     print_table(header, values, title=f"rank correlations on {space}/{data.name}")
     console.print("runs read: " + ", ".join(f"{name} #{run.id}" for name, run in runs.items()))
+    if any(r.scorer not in runs for r in rows):
+        console.print(
+            "utopian: ET-NAS's combined measure, minus the distance of (naswot, logsynflow, "
+            "loss_slope), each divided by its maximum, to (1, 1, 1)"
+        )
 
 
 class ExportFormat(enum.StrEnum):

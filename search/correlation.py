@@ -64,3 +64,15 @@ def utopian_score(naswot: np.ndarray, logsynflow: np.ndarray, loss_slope: np.nda
     if ok.any():
         score[ok] = -utopian_distance(stacked[ok, 0], stacked[ok, 1], stacked[ok, 2])
     return score
+
+
+def utopian_correlations(
+    scores: dict[str, np.ndarray], accuracies: dict[str, np.ndarray]
+) -> list[Correlation]:
+    """The utopian-point measure's correlation with each accuracy column, when ``scores``
+    holds all of naswot, logsynflow and loss_slope (else none): ET-NAS Table III's
+    "Utopian" column."""
+    if not set(UTOPIAN_MEASURES) <= set(scores):
+        return []
+    combined = utopian_score(*(scores[name] for name in UTOPIAN_MEASURES))
+    return [correlate(UTOPIAN, combined, name, values) for name, values in accuracies.items()]

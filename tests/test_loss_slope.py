@@ -32,7 +32,7 @@ from tfnas_db.scoring.synthetic_signals import (
     sin2d,
     stage_targets,
 )
-from tfnas_db.search.correlation import utopian_score
+from tfnas_db.search.correlation import utopian_correlations, utopian_score
 from tfnas_db.search.etnas import utopian_distance
 
 # ---- the slope --------------------------------------------------------------------------
@@ -187,3 +187,13 @@ def test_utopian_distance_and_score_by_hand() -> None:
     )
     assert score[:2] == pytest.approx([-math.sqrt(0.5), -0.5])
     assert math.isnan(score[2])  # the maxima ignore architectures missing a score
+
+
+def test_utopian_correlations_need_all_three_measures() -> None:
+    quality = np.arange(6, dtype=float)
+    scores = {"naswot": quality + 10, "logsynflow": quality + 5, "loss_slope": quality + 1}
+    rows = utopian_correlations(scores, {"val_acc_200ep": quality * 2})
+    assert [(r.scorer, r.accuracy, r.n) for r in rows] == [("utopian", "val_acc_200ep", 6)]
+    assert rows[0].kendall_tau == pytest.approx(1.0)  # every measure rises with quality
+    del scores["loss_slope"]
+    assert utopian_correlations(scores, {"val_acc_200ep": quality}) == []
