@@ -58,7 +58,12 @@ def correlate_command(
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
     plus tau within the top 10 % by accuracy (or by the --against column)."""
     from tfnas_db.db.tables import wide_table
-    from tfnas_db.search.correlation import correlation_rows, plan_correlation
+    from tfnas_db.search.correlation import (
+        UTOPIAN_MEASURES,
+        correlation_rows,
+        plan_correlation,
+        utopian_correlations,
+    )
 
     data = get_dataset(dataset)
     plan = plan_correlation(scorers, against)
@@ -71,8 +76,26 @@ def correlate_command(
             f"{data.name}"
         )
     rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
+    if plan.targets is None:  # ET-NAS's combined measure beside the scorers it combines
+        accuracy_columns = [c for c in table.columns if "_acc_" in c]
+        rows += utopian_correlations(
+            {name: table[name].to_numpy(float) for name in runs if name in table.columns},
+            {column: table[column].to_numpy(float) for column in accuracy_columns},
+        )
     if fmt == OutputFormat.json:
-        print_json(clean_floats([{**asdict(r), "score_run": runs[r.scorer].id} for r in rows]))
+        print_json(
+            clean_floats(
+                [
+                    {
+                        **asdict(r),
+                        "score_run": runs[r.scorer].id
+                        if r.scorer in runs
+                        else [runs[m].id for m in UTOPIAN_MEASURES],
+                    }
+                    for r in rows
+                ]
+            )
+        )
         return
     first = "against" if plan.targets else "accuracy"
     header = ["scorer", first, "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
@@ -85,6 +108,11 @@ def correlate_command(
         return
     print_table(header, values, title=f"rank correlations on {space}/{data.name}")
     console.print("runs read: " + ", ".join(f"{name} #{run.id}" for name, run in runs.items()))
+    if any(r.scorer not in runs for r in rows):
+        console.print(
+            "utopian: ET-NAS's combined measure, minus the distance of (naswot, logsynflow, "
+            "loss_slope), each divided by its maximum, to (1, 1, 1)"
+        )
 
 
 class ExportFormat(enum.StrEnum):

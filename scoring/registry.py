@@ -31,10 +31,13 @@ class Need(enum.Flag):
     INPUT_GRAD = enum.auto()  # d(sum of logits)/d(input) from that forward
     WEIGHT_GRAD = enum.auto()  # weight gradients of the cross-entropy loss
     LABELS = enum.auto()  # the minibatch labels
+    TRAINING = enum.auto()  # a few optimiser steps on a copy of the network (minibatch images)
 
     @property
     def uses_data(self) -> bool:
-        return bool(self & (Need.FORWARD | Need.INPUT_GRAD | Need.WEIGHT_GRAD | Need.LABELS))
+        return bool(
+            self & (Need.FORWARD | Need.INPUT_GRAD | Need.WEIGHT_GRAD | Need.LABELS | Need.TRAINING)
+        )
 
     @property
     def uses_network(self) -> bool:

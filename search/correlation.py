@@ -10,9 +10,12 @@ from typing import Any
 import numpy as np
 
 from tfnas_db.errors import TfnasError
+from tfnas_db.search.etnas import utopian_distance
 from tfnas_db.search.rank_stats import kendall_tau_b, spearman_rho
 
 _BENCHMARK_COLUMN = re.compile(r"_\d+ep$")
+UTOPIAN = "utopian"
+UTOPIAN_MEASURES = ("naswot", "logsynflow", "loss_slope")
 
 
 @dataclass(frozen=True)
@@ -116,3 +119,27 @@ def plan_correlation(
     labels = list(dict.fromkeys(canonical_label(name) for name in _names(scorers)))
     targets = [c if is_benchmark_column(c) else canonical_label(c) for c in _names(against)]
     return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)
+
+
+def utopian_score(naswot: np.ndarray, logsynflow: np.ndarray, loss_slope: np.ndarray) -> np.ndarray:
+    """ET-NAS's utopian-point measure as a "higher is better" score: minus the distance of
+    the max-normalised (naswot, logsynflow, loss_slope) to (1, 1, 1). The maxima are taken
+    over the architectures that hold all three finite scores; the others get nan."""
+    stacked = np.column_stack([naswot, logsynflow, loss_slope]).astype(np.float64)
+    ok = np.all(np.isfinite(stacked), axis=1)
+    score = np.full(len(stacked), np.nan)
+    if ok.any():
+        score[ok] = -utopian_distance(stacked[ok, 0], stacked[ok, 1], stacked[ok, 2])
+    return score
+
+
+def utopian_correlations(
+    scores: dict[str, np.ndarray], accuracies: dict[str, np.ndarray]
+) -> list[Correlation]:
+    """The utopian-point measure's correlation with each accuracy column, when ``scores``
+    holds all of naswot, logsynflow and loss_slope (else none): ET-NAS Table III's
+    "Utopian" column."""
+    if not set(UTOPIAN_MEASURES) <= set(scores):
+        return []
+    combined = utopian_score(*(scores[name] for name in UTOPIAN_MEASURES))
+    return [correlate(UTOPIAN, combined, name, values) for name, values in accuracies.items()]

@@ -38,6 +38,23 @@ def _max_normalised(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else values
 
 
+def utopian_distance(
+    naswot: np.ndarray,
+    logsynflow: np.ndarray,
+    loss_slope: np.ndarray,
+    weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """Euclidean distance of (naswot, logsynflow, loss_slope), each divided by its maximum
+    over the given architectures (times ``weight``, a size penalty), to the utopian point
+    (1, 1, 1): ET-NAS's final pick and its "Utopian" measure (smaller is better)."""
+    measures = np.column_stack(
+        [_max_normalised(naswot), _max_normalised(logsynflow), _max_normalised(loss_slope)]
+    )
+    if weight is not None:
+        measures = measures * np.asarray(weight, dtype=np.float64)[:, None]
+    return np.linalg.norm(measures - 1.0, axis=1)
+
+
 def etnas(
     scores: EtnasScores,
     mutation: MutationTable,
@@ -79,17 +96,9 @@ def etnas(
                 seen.add(child)
         pool = np.array(children or list(members), dtype=np.int64)
         front = pool[pareto_front(np.column_stack([scores.naswot[pool], scores.logsynflow[pool]]))]
-        measures = (
-            np.column_stack(
-                [
-                    _max_normalised(scores.naswot[front]),
-                    _max_normalised(scores.logsynflow[front]),
-                    _max_normalised(scores.loss_slope[front]),
-                ]
-            )
-            * w[front, None]
+        distance = utopian_distance(
+            scores.naswot[front], scores.logsynflow[front], scores.loss_slope[front], w[front]
         )
-        distance = np.linalg.norm(measures - 1.0, axis=1)
         picks[run] = front[int(np.argmin(distance))]
         evaluated[run, : len(history)] = history[:cycles]
         seconds[run] = (

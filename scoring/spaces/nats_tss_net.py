@@ -89,11 +89,15 @@ class NatsTssNetwork(nn.Module):
         c = STEM_CHANNELS
         self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         layers: list[nn.Module] = []
+        stage_ends: list[int] = []
         for stage, width in enumerate((c, 2 * c, 4 * c)):
             if stage > 0:
                 layers.append(ResNetReduction(width // 2, width))
             layers.extend(Cell(cell, width) for _ in range(CELLS_PER_STAGE))
+            stage_ends.append(len(layers))
         self.cells = nn.Sequential(*layers)
+        self.stage_ends = tuple(stage_ends)  # index in ``cells`` just after each cell stack
+        self.stage_channels = (c, 2 * c, 4 * c)
         self.lastact = nn.Sequential(nn.BatchNorm2d(4 * c), nn.ReLU(inplace=False))
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(4 * c, n_classes)
@@ -101,6 +105,20 @@ class NatsTssNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.lastact(self.cells(self.stem(x)))
         return self.classifier(torch.flatten(self.global_pool(features), 1))
+
+    def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The feature maps after each of the three cell stacks (before the reductions, and
+        before the final BN-ReLU): the classifier-free network GenNAS's regression proxy
+        task, and ET-NAS's LossSlope, attach their heads to."""
+        x = self.stem(x)
+        outputs = []
+        start = 0
+        for end in self.stage_ends:
+            for layer in self.cells[start:end]:
+                x = layer(x)
+            outputs.append(x)
+            start = end
+        return outputs
 
 
 def build_network(arch_str: str, n_classes: int) -> NatsTssNetwork:
