@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tfnas_db.cli.output import DbOption, console, print_table
+from tfnas_db.cli.output import DbOption, SpaceOption, console, print_table
 from tfnas_db.db.store import (
     current_revision,
     head_revision,
@@ -69,14 +69,18 @@ def status(db: DbOption = None) -> None:
 
 
 @app.command("seed")
-def seed(db: DbOption = None) -> None:
-    """Load the bundled NATS-Bench TSS table (identity, size, accuracies) if not yet loaded."""
+def seed(space: SpaceOption = "nats-tss", db: DbOption = None) -> None:
+    """Load a space's architectures and sizes (nats-tss: with the bundled NATS-Bench TSS
+    accuracies) if not yet loaded."""
     from tfnas_db.scoring.populate import ensure_seeded
+    from tfnas_db.scoring.spaces import get_space
 
+    info = get_space(space)
     store = open_store(db)
-    added = ensure_seeded(store, "nats-tss")
+    added = ensure_seeded(store, info.name)
+    extra = "and benchmark accuracies" if info.bundled_results else "(no bundled accuracies)"
     console.print(
-        "seeded nats-tss: 15625 architectures, sizes and benchmark accuracies"
+        f"seeded {info.name}: {info.n_archs} architectures, sizes {extra}"
         if added
-        else "nats-tss already seeded"
+        else f"{info.name} already seeded"
     )

@@ -24,7 +24,8 @@ from tfnas_db.db.queries import (
     ScoreTable,
     best_accuracy,
     load_score_table,
-    resolve_accuracy_column,
+    missing_accuracy_note,
+    optional_accuracy_column,
 )
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
@@ -32,7 +33,7 @@ from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.registry import REGISTRY
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA, check_mu_sigma, get_penalty
 from tfnas_db.search.random_search import SearchResult
-from tfnas_db.search.runner import run_search
+from tfnas_db.search.runner import check_strategy_space, run_search
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions, get_strategy
 from tfnas_db.search.summary import SearchSummary
 
@@ -75,7 +76,7 @@ def search_command(
         str | None,
         typer.Option(
             help="Accuracy split reported: val, test or valtest (default: the "
-            "dataset's 200-epoch column)."
+            "dataset's 200-epoch column; none stored: score-only results)."
         ),
     ] = None,
     epochs: Annotated[
@@ -103,6 +104,7 @@ def search_command(
         raise TfnasError(f"--runs must be at least 1, got {runs}")
     get_penalty(penalty)
     check_mu_sigma(mu, sigma)
+    check_strategy_space(strategy, space)
     scorers = [REGISTRY.get(name).name for name in chosen.scorers(scorer)]
     data = get_dataset(dataset)
     options = SearchOptions(
@@ -120,7 +122,7 @@ def search_command(
     )
     store = open_store(db)
     with store.session() as session:
-        column = resolve_accuracy_column(session, space, data.name, metric, epochs)
+        column = optional_accuracy_column(session, space, data.name, metric, epochs)
         table = load_score_table(session, space, data.name, scorers, column, run_id)
         best = best_accuracy(session, space, data.name, column)
     loaded = time.perf_counter()
@@ -136,8 +138,9 @@ def search_command(
         "mu": mu if penalty != "none" else None,
         "sigma": sigma if penalty != "none" else None,
         "options": {k: v for k, v in options.__dict__.items()},
-        "accuracy_column": column.key,
-        "accuracy_meaning": column.label,
+        "accuracy_column": column.key if column else None,
+        "accuracy_meaning": column.label if column else None,
+        "accuracy_note": None if column else missing_accuracy_note(space, data.name),
         "score_runs": {name: run.id for name, run in table.runs.items()},
         "candidates": len(table),
         "query_seconds": round(finished - started, 4),
@@ -158,7 +161,15 @@ def search_command(
     if fmt == OutputFormat.csv:
         seconds_per_run = result.seconds_per_run(outcome.seconds)
         print_csv(
-            ["run", "arch_index", "arch_str", "score", "params_m", column.key, "search_seconds"],
+            [
+                "run",
+                "arch_index",
+                "arch_str",
+                "score",
+                "params_m",
+                column.key if column else "accuracy",
+                "search_seconds",
+            ],
             [
                 [
                     r,
@@ -209,18 +220,23 @@ def _print_summary(
         f"{header['dataset']}: {summary.runs} runs, up to {summary.n} evaluations each, seed "
         f"{header['options']['seed']}{pen}; {header['candidates']} candidates"
     )
-    console.print(
-        f"accuracy ({header['accuracy_meaning']}): [bold]{summary.accuracy_mean:.2f} +- "
-        f"{summary.accuracy_std:.2f}[/bold]   regret vs best in space ({best:.2f}): "
-        f"{summary.regret_mean:.2f}   mean params of picks: {summary.params_mean:.3f} M"
-    )
+    if header["accuracy_note"]:
+        console.print(f"[yellow]{header['accuracy_note']}[/yellow]")
+        console.print(f"mean params of picks: {summary.params_mean:.3f} M")
+    else:
+        console.print(
+            f"accuracy ({header['accuracy_meaning']}): [bold]{summary.accuracy_mean:.2f} +- "
+            f"{summary.accuracy_std:.2f}[/bold]   regret vs best in space ({best:.2f}): "
+            f"{summary.regret_mean:.2f}   mean params of picks: {summary.params_mean:.3f} M"
+        )
+    accuracy_header = header["accuracy_column"] or "accuracy"
     console.print(
         f"simulated search time: {summary.search_seconds_mean:.2f} s per run   query wall "
         f"time: {header['query_seconds']:.3f} s"
         + (f"   saved as search run {header['saved_as']}" if "saved_as" in header else "")
     )
     print_table(
-        ["picked", "index", "arch_str", "score", "params (M)", header["accuracy_column"]],
+        ["picked", "index", "arch_str", "score", "params (M)", accuracy_header],
         [
             [p.times_picked, p.arch_index, p.arch_str, p.score, p.params_m, p.accuracy]
             for p in summary.top_picks
@@ -230,7 +246,7 @@ def _print_summary(
     if result.front is not None:
         rows = _front_rows(table, result, score)
         print_table(
-            ["index", "arch_str", "score", "params (M)", header["accuracy_column"]],
+            ["index", "arch_str", "score", "params (M)", accuracy_header],
             [
                 [r["arch_index"], r["arch_str"], r["score"], r["params_m"], r["accuracy"]]
                 for r in rows

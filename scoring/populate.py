@@ -38,21 +38,27 @@ from tfnas_db.db.scores import (
     space_and_dataset_ids,
     stored_arch_ids,
 )
-from tfnas_db.db.seed import seed_nats_tss
+from tfnas_db.db.seed import seed_space
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine, needs_of, pick_device
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
-from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
-from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.registry import (
+    DEFAULT_SCORERS,
+    REGISTRY,
+    ScorerSpec,
+    check_defined_on,
+    defined_on,
+)
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 
 COMMIT_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class PopulateConfig:
-    space: str = "nats-tss"
+    space: str = DEFAULT_SPACE
     dataset: str = "cifar10"
     scorers: str | Sequence[str] = DEFAULT_SCORERS
     batch_size: int = 128
@@ -99,9 +105,9 @@ class PopulateSummary:
 
 
 def ensure_seeded(store: Store, space: str) -> bool:
-    get_space(space)
+    info = get_space(space)
     with store.session() as session:
-        added = seed_nats_tss(session)
+        added = seed_space(session, info)
     if added:
         store.refresh_statistics()
     return added
@@ -174,6 +180,9 @@ def populate(
     space = get_space(config.space)
     dataset = get_dataset(config.dataset)
     specs = REGISTRY.resolve(config.scorers)
+    if config.scorers in ("all", ["all"], ("all",)):
+        specs = defined_on(specs, space)  # every scorer this space defines
+    check_defined_on(specs, space)
     if config.batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
     needs = needs_of(specs)

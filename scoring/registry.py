@@ -19,6 +19,7 @@ from tfnas_db.errors import TfnasError
 
 if TYPE_CHECKING:
     from tfnas_db.scoring.context import ScoringContext
+    from tfnas_db.scoring.spaces import SearchSpaceInfo
 
 
 class Need(enum.Flag):
@@ -52,6 +53,8 @@ class ScorerSpec:
     version: int = 1
     aliases: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    # A notion the search space must define (SearchSpaceInfo.supports), e.g. "cell_degree".
+    requires: str | None = None
 
     @property
     def data_free(self) -> bool:
@@ -136,6 +139,22 @@ class ScorerRegistry:
 
 REGISTRY = ScorerRegistry(BUILTIN_MODULES)
 
+
+def check_defined_on(specs: Iterable[ScorerSpec], space: SearchSpaceInfo) -> None:
+    """Refuse, before any work, a scorer whose notion the space does not define."""
+    for spec in specs:
+        if spec.requires is not None and not space.supports(spec.requires):
+            raise TfnasError(
+                f"scorer {spec.name!r} is not defined on {space.name}: "
+                f"{space.why_not(spec.requires)}"
+            )
+
+
+def defined_on(specs: Iterable[ScorerSpec], space: SearchSpaceInfo) -> list[ScorerSpec]:
+    """The scorers of ``specs`` that ``space`` defines (what ``--scorers all`` means)."""
+    return [s for s in specs if s.requires is None or space.supports(s.requires)]
+
+
 # What `tfnas-db populate` scores when --scorers is not given: NASWOT and the free size columns.
 DEFAULT_SCORERS = ("naswot", "relu_count", "params", "flops")
 
@@ -147,6 +166,7 @@ def scorer(
     citation: str,
     version: int = 1,
     aliases: tuple[str, ...] = (),
+    requires: str | None = None,
     registry: ScorerRegistry = REGISTRY,
     **options: Any,
 ) -> Callable[[ScorerFn], ScorerFn]:
@@ -154,7 +174,7 @@ def scorer(
 
     def decorate(fn: ScorerFn) -> ScorerFn:
         registry.register(
-            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options))
+            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options), requires)
         )
         return fn
 
