@@ -19,6 +19,7 @@ from tfnas_db.cli.output import (
     SpaceOption,
     clean_floats,
     console,
+    err_console,
     print_csv,
     print_json,
     print_table,
@@ -44,7 +45,9 @@ def correlate_command(
     db: DbOption = None,
 ) -> None:
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
-    plus tau within the top 10 % by accuracy."""
+    plus tau within the top 10 % by accuracy. With no accuracy stored (e.g. nats-sss
+    before an import): every scorer against every other, and a note on what to import."""
+    from tfnas_db.db.queries import missing_accuracy_note
     from tfnas_db.db.tables import wide_table
     from tfnas_db.search.correlation import correlate
 
@@ -58,15 +61,24 @@ def correlate_command(
             f"{data.name}"
         )
     accuracy_columns = [c for c in table.columns if "_acc_" in c]
+    if not accuracy_columns:
+        err_console.print(
+            missing_accuracy_note(space, data.name).replace(
+                "(picks, size, Pareto front)", "(each scorer against the others)"
+            )
+        )
+    targets = accuracy_columns or list(runs)
     rows = [
         correlate(name, table[name].to_numpy(float), column, table[column].to_numpy(float))
         for name in runs
-        for column in accuracy_columns
+        for column in targets
+        if column != name
     ]
     if fmt == OutputFormat.json:
         print_json(clean_floats([{**asdict(r), "score_run": runs[r.scorer].id} for r in rows]))
         return
-    header = ["scorer", "accuracy", "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
+    against = "accuracy" if accuracy_columns else "against_scorer"
+    header = ["scorer", against, "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
     values = [
         [r.scorer, r.accuracy, r.n, r.kendall_tau, r.spearman_rho, r.top10_kendall_tau]
         for r in rows
