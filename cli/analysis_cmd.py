@@ -65,7 +65,8 @@ def correlate_command(
         err_console.print(
             missing_accuracy_note(space, data.name).replace(
                 "(picks, size, Pareto front)", "(each scorer against the others)"
-            )
+            ),
+            soft_wrap=True,
         )
     targets = accuracy_columns or list(runs)
     rows = [

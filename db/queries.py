@@ -69,7 +69,8 @@ def accuracy_columns(session: Session, space: str, dataset: str) -> list[Accurac
 def resolve_accuracy_column(
     session: Session, space: str, dataset: str, metric: str | None, epochs: int | None
 ) -> AccuracyColumn:
-    """The column ``--metric/--epochs`` name; by default the 200-epoch column held.
+    """The column ``--metric/--epochs`` name; by default the longest schedule held (200
+    epochs on nats-tss, 90 on nats-sss).
 
     A combination the store does not hold is an error that lists the held columns.
     """
@@ -79,7 +80,7 @@ def resolve_accuracy_column(
             f"the store holds no {space} accuracies for {dataset}; bring them in with: "
             f"{get_space(space).accuracy_hint}"
         )
-    wanted_epochs = 200 if epochs is None else epochs
+    wanted_epochs = max(c.epochs for c in held) if epochs is None else epochs
     candidates = [
         c for c in held if c.epochs == wanted_epochs and (metric is None or c.metric == metric)
     ]

@@ -16,7 +16,8 @@ score_only = not accuracy_cols
 if score_only:  # no accuracy stored (nats-sss before an import): scorers against each other
     st.info(
         missing_accuracy_note(context.space, context.dataset).replace(
-            "(picks, size, Pareto front)", "(each scorer against another, or against FLOPs; colour shows params)"
+            "(picks, size, Pareto front)",
+            "(each scorer against another, or against FLOPs; colour shows params)",
         )
     )
     accuracy_cols = [*scorers, "flops_m"]
