@@ -48,7 +48,7 @@ def status(db: DbOption = None) -> None:
     with open_store(db).session() as session:
         overview = store_overview(session, DEFAULT_SCORERS)
     print_table(
-        ["run", "scorer", "dataset", "data", "ok", "nan", "error", "coverage"],
+        ["run", "scorer", "space", "dataset", "data", "ok", "nan", "error", "coverage"],
         [
             [
                 c.run.id,
