@@ -92,6 +92,15 @@ def run_search(
             f"--penalty applies to strategies that rank by a score; {strategy} ranks by "
             "12-epoch validation accuracy"
         )
+    if (
+        not chosen.penalisable
+        and not (np.isfinite(table.val_acc_12ep) & np.isfinite(table.train_seconds_200ep)).any()
+    ):
+        raise TfnasError(
+            f"{strategy} simulates training from 12-epoch validation accuracy and recorded "
+            f"training seconds, which the store does not hold for {space}; bring them in "
+            f"with: {get_space(space).accuracy_hint}"
+        )
     hard_params = None if strategy == "pareto" else options.max_params
     eligible = eligible_rows(table, hard_params, max_flops)
     available = int(eligible.sum())

@@ -92,6 +92,9 @@ def test_score_only_searches_say_what_to_import(store: str) -> None:
     assert table.returncode == 0 and IMPORT_HINT in table.stdout
     asked = tfnas(*base, "--scorer", "naswot", "--metric", "val")
     assert asked.returncode == 2 and IMPORT_HINT in asked.stderr
+    baseline = tfnas(*base, "--strategy", "train-rea")
+    assert baseline.returncode == 2 and IMPORT_HINT in baseline.stderr
+    assert "12-epoch validation accuracy" in baseline.stderr
 
 
 def test_correlate_without_accuracy_compares_scorers(store: str) -> None:
