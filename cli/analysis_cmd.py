@@ -20,11 +20,11 @@ from tfnas_db.cli.output import (
     clean_floats,
     console,
     err_console,
+    open_cli_store,
     print_csv,
     print_json,
     print_table,
 )
-from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 
@@ -52,7 +52,7 @@ def correlate_command(
     from tfnas_db.search.correlation import correlate
 
     data = get_dataset(dataset)
-    store = open_store(db)
+    store = open_cli_store(db)
     with store.session() as session:
         table, runs = wide_table(session, space, data.name, _scorer_list(scorers))
     if not runs:
@@ -116,7 +116,7 @@ def export_command(
     from tfnas_db.db.tables import wide_table
 
     data = get_dataset(dataset)
-    store = open_store(db)
+    store = open_cli_store(db)
     with store.session() as session:
         table, _ = wide_table(
             session, space, data.name, _scorer_list(scorers), only_scored=not all_archs

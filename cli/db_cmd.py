@@ -74,19 +74,18 @@ def status(db: DbOption = None) -> None:
 @app.command("seed")
 def seed(space: SpaceOption = "nats-tss", db: DbOption = None) -> None:
     """Load a space's architectures and sizes (nats-tss: with the bundled NATS-Bench TSS
-    accuracies) if not yet loaded."""
-    from tfnas_db.scoring.populate import ensure_seeded
-    from tfnas_db.scoring.spaces import get_space
+    table and the bundled score release), where missing."""
+    from tfnas_db.db.bootstrap import bootstrap_store
+    from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 
     info = get_space(space)
-    store = open_store(db)
-    added = ensure_seeded(store, info.name)
-    extra = "and benchmark accuracies" if info.bundled_results else "(no bundled accuracies)"
-    console.print(
-        f"seeded {info.name}: {info.n_archs} architectures, sizes {extra}"
-        if added
-        else f"{info.name} already seeded"
-    )
+    store = open_store(db, bootstrap=False)
+    notes = bootstrap_store(store, info.name)
+    for note in notes:
+        console.print(note)
+    if not notes:
+        release = "; the bundled release is already loaded" if space == DEFAULT_SPACE else ""
+        console.print(f"{info.name} already seeded{release}")
 
 
 def _archived_indices(path: Path, api: Any) -> list[int]:

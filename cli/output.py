@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tfnas_db.db.store import Store, open_store
+
 
 class OutputFormat(enum.StrEnum):
     table = "table"
@@ -95,3 +97,11 @@ def fmt_cell(value: Any) -> str:
             return "-"
         return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.4e}"
     return "-" if value is None else str(value)
+
+
+def open_cli_store(db: str | None) -> Store:
+    """The store, with what opening it did for the user (created, seeded...) on stderr."""
+    store = open_store(db)
+    for note in store.notes:
+        err_console.print(note)
+    return store

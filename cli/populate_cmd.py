@@ -15,9 +15,9 @@ from tfnas_db.cli.output import (
     SpaceOption,
     console,
     err_console,
+    open_cli_store,
     print_json,
 )
-from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.minibatch import resolve_data_dir
 from tfnas_db.scoring.populate import PopulateConfig, populate
@@ -86,7 +86,7 @@ def populate_command(
         archs=_read_archs(archs) if archs else None,
         device=device,
     )
-    store = open_store(db)
+    store = open_cli_store(db)
     summary = populate(store, config, show_progress=not quiet)
     if fmt == OutputFormat.json:
         print_json(summary.as_dict())

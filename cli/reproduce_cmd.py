@@ -15,11 +15,11 @@ from tfnas_db.cli.output import (
     SpaceOption,
     clean_floats,
     console,
+    open_cli_store,
     print_json,
     print_table,
 )
 from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
-from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.search.reproduce import TABLES, Candidates, reproduce
 from tfnas_db.search.runner import search_inputs
@@ -45,7 +45,7 @@ def reproduce_command(
         raise TfnasError("reproduce prints --format table or json")
     if runs is not None and runs < 1:
         raise TfnasError(f"--runs must be at least 1, got {runs}")
-    store = open_store(db)
+    store = open_cli_store(db)
     with store.session() as session:
 
         @cache

@@ -11,13 +11,13 @@ from tfnas_db.cli.output import (
     FormatOption,
     OutputFormat,
     clean_floats,
+    open_cli_store,
     print_csv,
     print_json,
     print_table,
 )
 from tfnas_db.db.queries import list_runs
 from tfnas_db.db.searches import list_searches
-from tfnas_db.db.store import open_store
 
 
 def runs_command(
@@ -29,7 +29,7 @@ def runs_command(
     db: DbOption = None,
 ) -> None:
     """List saved searches (search --save), or score runs with --scores."""
-    store = open_store(db)
+    store = open_cli_store(db)
     with store.session() as session:
         if scores:
             runs = list_runs(session, dataset=dataset)
@@ -42,6 +42,7 @@ def runs_command(
                 "batch",
                 "seed",
                 "device",
+                "origin",
                 "ok",
                 "nan",
                 "error",
@@ -58,6 +59,7 @@ def runs_command(
                     r.batch_size,
                     r.seed,
                     r.device,
+                    r.origin,
                     r.n_ok,
                     r.n_nan,
                     r.n_error,
@@ -100,7 +102,16 @@ def runs_command(
             if fmt == OutputFormat.json:
                 print_json(clean_floats([s.__dict__ for s in searches]))
                 return
-    if fmt == OutputFormat.json:
+    if fmt == OutputFormat.json and scores:
+        print_json(
+            clean_floats(
+                [
+                    {**dict(zip(header, row, strict=True)), "provenance": run.provenance}
+                    for row, run in zip(rows, runs, strict=True)
+                ]
+            )
+        )
+    elif fmt == OutputFormat.json:
         print_json(clean_floats([dict(zip(header, row, strict=True)) for row in rows]))
     elif fmt == OutputFormat.csv:
         print_csv(header, rows)

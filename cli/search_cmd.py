@@ -16,6 +16,7 @@ from tfnas_db.cli.output import (
     SpaceOption,
     clean_floats,
     console,
+    open_cli_store,
     print_csv,
     print_json,
     print_table,
@@ -27,7 +28,6 @@ from tfnas_db.db.queries import (
     missing_accuracy_note,
     optional_accuracy_column,
 )
-from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.registry import REGISTRY
@@ -120,7 +120,7 @@ def search_command(
         budget_seconds=budget_seconds,
         max_params=max_params,
     )
-    store = open_store(db)
+    store = open_cli_store(db)
     with store.session() as session:
         column = optional_accuracy_column(session, space, data.name, metric, epochs)
         table = load_score_table(session, space, data.name, scorers, column, run_id)

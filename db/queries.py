@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, case, func, select
@@ -127,6 +128,8 @@ class RunInfo:
     n_ok: int
     n_nan: int
     n_error: int
+    origin: str = "computed"  # computed | bundled | imported (see ScoreRun.origin)
+    provenance: dict[str, Any] | None = None
 
     @property
     def n_scores(self) -> int:
@@ -187,6 +190,8 @@ def list_runs(
                 n_ok=int(n_ok or 0),
                 n_nan=int(n_nan or 0),
                 n_error=int(n_error or 0),
+                origin=run.origin,
+                provenance=run.provenance,
             )
         )
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tfnas_db.db.bulk import bulk_insert_dicts
 from tfnas_db.db.models import (
     ArchCost,
     Architecture,
@@ -101,7 +102,7 @@ def seed_space(session: Session, info: SearchSpaceInfo) -> bool:
                     "relu_units": cost.relu_units,
                 }
             )
-    session.execute(insert(ArchCost), cost_rows)
+    bulk_insert_dicts(session, ArchCost.__table__, cost_rows)
 
     result_rows = [
         {
@@ -116,7 +117,7 @@ def seed_space(session: Session, info: SearchSpaceInfo) -> bool:
         for result in info.bundled()
     ]
     if result_rows:
-        session.execute(insert(BenchmarkResult), result_rows)
+        bulk_insert_dicts(session, BenchmarkResult.__table__, result_rows)
     return True
 
 

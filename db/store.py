@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,6 +180,8 @@ class Store:
     """An open, schema-checked store: an engine plus a session factory."""
 
     engine: Engine
+    # What opening the store did on the user's behalf (created it, loaded the release...).
+    notes: list[str] = field(default_factory=list)
 
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:
@@ -214,17 +216,37 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(db: str | None = None, *, check: bool = True) -> Store:
-    """The store at ``db``; with ``check``, a missing SQLite file or an out-of-date schema
-    is a one-line error naming the command to run (never an empty file left behind)."""
+def open_store(db: str | None = None, *, check: bool = True, bootstrap: bool = True) -> Store:
+    """The store at ``db``; with ``check``, an out-of-date schema is a one-line error
+    naming the command to run.
+
+    The default store (no ``--db``, no ``$TFNAS_DB_URL``) is created, migrated and loaded
+    with the bundled data on first use, so a new user's first query just works; a store
+    named explicitly must exist (``db upgrade`` stays the deliberate first step, and no
+    empty file is left behind by a typo). With ``bootstrap``, a migrated store that holds
+    no architecture yet is seeded with the bundled benchmark table and scores.
+    """
     url = resolve_url(db)
     file = url.database if url.get_backend_name() == "sqlite" else None
+    is_default = db is None and not os.environ.get(ENV_VAR)
+    create = False
     if check and file not in (None, ":memory:") and not Path(str(file)).exists():
-        raise TfnasError(
-            f"no store at {file}; create one: tfnas-db db upgrade --db {file} && "
-            f"tfnas-db populate --db {file}"
-        )
+        if not (is_default and bootstrap):
+            raise TfnasError(
+                f"no store at {file}; create one: tfnas-db db upgrade --db {file} && "
+                f"tfnas-db populate --db {file}"
+            )
+        create = True
     engine = make_engine(url)
+    store = Store(engine)
+    if create:
+        upgrade_schema(engine)
+        store.notes.append(f"created the default store {file}")
     if check:
         check_schema(engine)
-    return Store(engine)
+        if bootstrap:
+            from tfnas_db.db.bootstrap import bootstrap_store, is_empty
+
+            if is_empty(store):
+                store.notes.extend(bootstrap_store(store))
+    return store

@@ -38,7 +38,6 @@ from tfnas_db.db.scores import (
     space_and_dataset_ids,
     stored_arch_ids,
 )
-from tfnas_db.db.seed import seed_space
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
@@ -105,12 +104,14 @@ class PopulateSummary:
 
 
 def ensure_seeded(store: Store, space: str) -> bool:
+    """The space's architectures and sizes (nats-tss: with the benchmark table and the
+    bundled scores), loaded if the store lacks them."""
+    from tfnas_db.db.bootstrap import bootstrap_store
+
     info = get_space(space)
-    with store.session() as session:
-        added = seed_space(session, info)
-    if added:
-        store.refresh_statistics()
-    return added
+    notes = bootstrap_store(store, info.name)
+    store.notes.extend(notes)
+    return bool(notes)
 
 
 def _select_targets(

@@ -20,6 +20,10 @@ from sqlalchemy.engine import make_url
 from tfnas_db.db.store import Store, make_engine, resolve_url, upgrade_schema
 from tfnas_db.scoring.populate import ensure_seeded
 
+# Stores made by tests hold only what each test puts there: the bundled score release is
+# loaded only by the tests of the release itself (they point this at data/release).
+os.environ["TFNAS_RELEASE_DIR"] = str(Path(__file__).resolve().parent / "fixtures" / "no-release")
+
 PG_URL = os.environ.get("TFNAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TFNAS_REQUIRE_PG") == "1"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -88,3 +89,19 @@ def test_wheel_installed_non_editable_runs_db_upgrade(tmp_path: Path) -> None:
         cwd=tmp_path,
     ).stdout.split()
     assert pages[0] == "True" and pages[1].startswith(site), pages
+    # the bundled score release ships as package data, every file beside its manifest
+    env = {k: v for k, v in os.environ.items() if k != "TFNAS_RELEASE_DIR"}
+    release = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "from tfnas_db.db.release import bundled_manifests as b, release_folder as f\n"
+            "ms = b(); print(len(ms), all(p.with_name(m.file).is_file() for p, m in ms), f())",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    ).stdout.split()
+    assert int(release[0]) >= 12 and release[1] == "True" and release[2].startswith(site), release

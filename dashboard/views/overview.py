@@ -34,6 +34,7 @@ else:
                 "scorer": c.run.scorer,
                 "space": c.run.space,
                 "dataset": c.run.dataset,
+                "origin": c.run.origin,
                 "data": c.run.data_source,
                 "batch": c.run.batch_size,
                 "seed": c.run.seed,
@@ -47,6 +48,13 @@ else:
             for c in overview.coverage
         ]
     )
+    bundled = [c.run for c in overview.coverage if c.run.origin == "bundled"]
+    if bundled:
+        st.caption(
+            f"{len(bundled)} score runs come from the release bundled with tfnas-db (origin "
+            "'bundled'): computed by tfnas-db populate with the default options; "
+            "`tfnas-db runs --scores --format json` shows each one's provenance."
+        )
     st.subheader("Coverage per score run")
     st.altair_chart(charts.coverage_chart(coverage), width="stretch")
     st.dataframe(

@@ -1,0 +1,229 @@
+"""The bundled score release: files match manifests, load into both backends, reproduce.
+
+The rest of the suite runs with an empty release (conftest points $TFNAS_RELEASE_DIR at
+one); these tests point it back at the package's own ``data/release``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import tfnas
+
+from tfnas_db.db.release import (
+    RELEASE_DIR_ENV,
+    ReleaseManifest,
+    bundled_manifests,
+    ensure_release_loaded,
+    file_sha256,
+    read_release_table,
+)
+from tfnas_db.db.store import open_store
+from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.datasets import get_dataset
+from tfnas_db.scoring.engine import ScoringEngine
+from tfnas_db.scoring.registry import REGISTRY
+from tfnas_db.scoring.spaces import get_space
+
+REPO_RELEASE = Path(__file__).resolve().parents[1] / "data" / "release"
+MANIFESTS = bundled_manifests(REPO_RELEASE)
+# Scores that must come back bit for bit; the rest are float computations that another
+# CPU, BLAS build or thread count may round differently in the last digits.
+EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
+FLOAT_RTOL = 1e-6
+
+
+@pytest.fixture()
+def real_release(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(RELEASE_DIR_ENV, str(REPO_RELEASE))
+    return REPO_RELEASE
+
+
+def test_the_release_is_not_empty() -> None:
+    assert len(MANIFESTS) >= 12, "data/release must hold at least the data-free scorers"
+    held = {(m.dataset, m.scorer) for _, m in MANIFESTS}
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
+        for scorer in ("relu_count", "params", "flops", "degree"):
+            assert (dataset, scorer) in held
+
+
+@pytest.mark.parametrize(
+    "path", [p for p, _ in MANIFESTS], ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_every_manifest_matches_its_file(path: Path) -> None:
+    manifest = ReleaseManifest.read(path)
+    assert manifest.file == path.with_suffix(".parquet").name
+    assert file_sha256(path.with_name(manifest.file)) == manifest.sha256
+    columns = read_release_table(path, manifest)
+    space = get_space(manifest.space)
+    assert manifest.row_count == space.n_archs
+    assert sorted(columns["arch_index"].tolist()) == list(range(space.n_archs))
+    counts: dict[str, int] = {}
+    for status in columns["status"].tolist():
+        counts[str(status)] = counts.get(str(status), 0) + 1
+    assert counts == manifest.status_counts
+    ok = np.array([str(s) == "ok" for s in columns["status"].tolist()])
+    assert np.isfinite(columns["value"][ok].astype(float)).all()
+    assert (manifest.batch_size, manifest.seed) == (128, 0), "the release uses the defaults"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p, _ in MANIFESTS], ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_no_bundled_file_is_stale(path: Path) -> None:
+    """A scorer whose definition changed (new version) must have its set recomputed."""
+    manifest = ReleaseManifest.read(path)
+    code = REGISTRY.get(manifest.scorer).version
+    assert manifest.scorer_version == code, (
+        f"data/release/{manifest.space}/{manifest.dataset}/{manifest.file} was computed by "
+        f"{manifest.scorer} version {manifest.scorer_version}, the code is at {code}: "
+        f"recompute with: {manifest.command}, then scripts/build_release.py"
+    )
+
+
+def _sample() -> list[tuple[Path, ReleaseManifest, int]]:
+    """A few architectures per bundled (dataset, scorer), seeded: the same every run."""
+    rng = random.Random(20261125)
+    picks = []
+    for path, manifest in MANIFESTS:
+        n = 2 if REGISTRY.get(manifest.scorer).data_free is False else 5
+        picks.extend((path, manifest, index) for index in rng.sample(range(15625), n))
+    return picks
+
+
+def test_rescoring_a_sample_reproduces_the_bundled_values() -> None:
+    space = get_space("nats-tss")
+    engines: dict[str, ScoringEngine] = {}
+    for path, manifest, index in _sample():
+        columns = read_release_table(path, manifest)
+        row = int(np.flatnonzero(columns["arch_index"] == index)[0])
+        stored = columns["value"][row]
+        engine = engines.setdefault(
+            manifest.dataset,
+            ScoringEngine(
+                space,
+                get_dataset(manifest.dataset),
+                manifest.batch_size,
+                manifest.seed,
+                "cpu",
+                None,
+            ),
+        )
+        spec = REGISTRY.get(manifest.scorer)
+        assert not spec.needs.uses_data, "extend this test with the minibatch for data scorers"
+        outcome = engine.score(space.arch_of_index(index), [spec])[spec.name]
+        where = f"{manifest.scorer} of arch {index} on {manifest.dataset}"
+        if stored is None or np.isnan(stored):
+            assert outcome.value is None, where
+        elif manifest.scorer in EXACT:
+            assert outcome.value == stored, where
+        else:
+            assert outcome.value == pytest.approx(stored, rel=FLOAT_RTOL), where
+
+
+def test_loading_the_release_on_each_backend(
+    seeded_url: str, real_release: Path, tmp_path: Path
+) -> None:
+    store = open_store(seeded_url)
+    first = ensure_release_loaded(store)
+    again = ensure_release_loaded(store)
+    if not first.loaded:  # the shared PostgreSQL store was loaded by an earlier test
+        assert len(again.already_held) == len(MANIFESTS)
+    else:
+        assert len(first.loaded) == len(MANIFESTS)
+        assert first.rows == sum(m.row_count for _, m in MANIFESTS)
+    assert not again.loaded and len(again.already_held) == len(MANIFESTS)
+
+    out = tfnas("runs", "--scores", "--db", seeded_url, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    bundled = [r for r in json.loads(out.stdout) if r["origin"] == "bundled"]
+    assert len(bundled) == len(MANIFESTS)
+    for run in bundled:
+        release = run["provenance"]["release"]
+        assert (
+            release["scorer"] == run["scorer"]
+            and release["row_count"] == run["ok"] + run["nan"] + run["error"]
+        )
+        assert release["sha256"] and release["cpu_model"] is not None
+
+    # populate with the defaults finds the bundled runs already stored: nothing recomputed
+    archs = tmp_path / "two_archs.txt"
+    archs.write_text("0\n15624\n")
+    out = tfnas(
+        "populate",
+        *("--db", seeded_url, "--scorers", "relu_count,params", "--archs", str(archs)),
+        *("--format", "json", "--quiet"),
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["scored"] == 0 and summary["already_stored"] == 2
+
+
+def test_first_use_of_the_default_store_creates_and_loads_it(
+    tmp_path: Path, real_release: Path
+) -> None:
+    out = tfnas(
+        "search", "--scorer", "relu_count", "--penalty", "gdf", "--runs", "20", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "created the default store" in out.stderr
+    assert "loaded bundled scores" in out.stderr
+    assert "15625 candidates" in out.stdout
+    again = tfnas("search", "--scorer", "relu_count", "--runs", "20", cwd=tmp_path)
+    assert again.returncode == 0 and "created" not in again.stderr
+
+
+def test_an_explicit_store_url_is_not_created(tmp_path: Path, real_release: Path) -> None:
+    out = tfnas("search", "--scorer", "relu_count", "--db", str(tmp_path / "typo.db"))
+    assert out.returncode == 2
+    assert "db upgrade" in out.stderr
+    assert not (tmp_path / "typo.db").exists()
+
+
+def _copy_release(tmp_path: Path, scorer: str = "degree") -> tuple[Path, Path]:
+    folder = tmp_path / "release" / "nats-tss" / "cifar10"
+    folder.mkdir(parents=True)
+    for suffix in (".parquet", ".json"):
+        shutil.copy(REPO_RELEASE / "nats-tss" / "cifar10" / f"{scorer}{suffix}", folder)
+    return tmp_path / "release", folder / f"{scorer}.json"
+
+
+def test_a_stale_bundled_file_is_skipped_and_named(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, manifest_path = _copy_release(tmp_path)
+    raw = json.loads(manifest_path.read_text())
+    raw["scorer_version"] = 99
+    manifest_path.write_text(json.dumps(raw))
+    monkeypatch.setenv(RELEASE_DIR_ENV, str(root))
+    out = tfnas("db", "seed", "--db", sqlite_store_url)
+    assert out.returncode == 0, out.stderr
+    assert "skipped the bundled degree on cifar10: computed by version 99" in out.stdout
+    runs = tfnas("runs", "--scores", "--db", sqlite_store_url, "--format", "json")
+    assert json.loads(runs.stdout) == []
+
+
+def test_a_corrupted_bundled_file_is_one_clear_error(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, manifest_path = _copy_release(tmp_path)
+    parquet = manifest_path.with_suffix(".parquet")
+    parquet.write_bytes(parquet.read_bytes()[:-100] + b"x" * 100)
+    monkeypatch.setenv(RELEASE_DIR_ENV, str(root))
+    out = tfnas("db", "seed", "--db", sqlite_store_url)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: bundled release file") and "corrupted" in out.stderr
+    runs = tfnas("runs", "--scores", "--db", sqlite_store_url, "--format", "json")
+    assert json.loads(runs.stdout) == []  # nothing half-loaded
+
+
+def test_reading_a_manifest_that_is_not_json_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{nope")
+    with pytest.raises(TfnasError, match=r"x\.json is unreadable"):
+        ReleaseManifest.read(path)
