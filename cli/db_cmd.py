@@ -105,8 +105,9 @@ def check_costs(
         int | None, typer.Option(help="Check only the first N architectures held.")
     ] = None,
 ) -> None:
-    """Compare the space's index order and parameter counts with your NATS-Bench files
-    (cost info of the full schedule: 200 epochs on TSS, 90 on SSS); exit 1 on a mismatch."""
+    """Compare the space's index order, parameter and FLOP counts with your NATS-Bench
+    files (cost info of the full schedule: 200 epochs on TSS, 90 on SSS; FLOPs as
+    NATS-Bench counts them, conv and linear only); exit 1 on a mismatch."""
     from rich.progress import track
 
     from tfnas_db.errors import TfnasError
@@ -140,19 +141,21 @@ def check_costs(
         rows.extend(compare_costs(api, info, [index], FULL_SCHEDULE[bench]))
     bad_arch = sorted({r.index for r in rows if not r.same_arch})
     bad_params = [r for r in rows if r.same_arch and not r.same_params]
+    bad_flops = [r for r in rows if r.same_arch and not r.same_flops]
     console.print(
         f"{len(indices)} architectures x 3 datasets of {path} against {space}: "
         f"{len(bad_arch)} with another arch string at their index, "
-        f"{len(bad_params)} parameter counts that differ"
+        f"{len(bad_params)} parameter counts and {len(bad_flops)} FLOP counts that differ"
     )
-    if bad_arch or bad_params:
+    if bad_arch or bad_params or bad_flops:
         print_table(
-            ["index", "dataset", "benchmark arch", "ours", "benchmark params (M)", "ours (M)"],
+            ["index", "dataset", "benchmark arch", "ours", "benchmark params (M)", "ours (M)",
+             "benchmark FLOPs (M)", "ours (M)"],
             [
                 [r.index, r.dataset, r.benchmark_arch, r.ours_arch, r.benchmark_params_m,
-                 r.ours_params_m]
+                 r.ours_params_m, r.benchmark_flops_m, r.ours_flops_m]
                 for r in rows
-                if not (r.same_arch and r.same_params)
+                if not (r.same_arch and r.same_params and r.same_flops)
             ][:20],
             title="mismatches (first 20)",
         )  # fmt: skip

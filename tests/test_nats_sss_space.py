@@ -23,7 +23,7 @@ from torch import nn
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import DATASETS
 from tfnas_db.scoring.passes import relu_modules
-from tfnas_db.scoring.spaces import get_space, nats_sss
+from tfnas_db.scoring.spaces import get_space, nats_sss, nats_tss
 from tfnas_db.scoring.spaces.nats_sss_net import (
     NatsSssNetwork,
     WidthCell,
@@ -31,6 +31,7 @@ from tfnas_db.scoring.spaces.nats_sss_net import (
     build_network,
 )
 from tfnas_db.scoring.spaces.nats_tss_net import ResNetReduction
+from tfnas_db.scoring.spaces.nats_tss_net import build_network as build_tss_network
 from tfnas_db.search.mutation import MutationTable
 
 WIDTHS = nats_sss.WIDTHS
@@ -193,19 +194,23 @@ def test_every_network_built_on_the_meta_device_has_the_closed_form_params() -> 
     assert bad == []
 
 
-def _hook_counts(net: nn.Module, size: int) -> tuple[float, int]:
-    """FLOPs and ReLU input elements of one forward, counted by module hooks."""
+def _hook_counts(net: nn.Module, size: int) -> tuple[float, int, float]:
+    """FLOPs (SPEC 4's rule), ReLU input elements and conv + linear FLOPs (NATS-Bench's
+    counter) of one forward, counted by module hooks."""
     net = net.eval()
     flops = [0.0]
     relu = [0]
+    macs = [0.0]
 
     def hook(module: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         x = args[0]
         if isinstance(module, nn.Conv2d):
             k = module.kernel_size[0] * module.kernel_size[1]
             flops[0] += out.numel() * module.in_channels * k
+            macs[0] += out.numel() * module.in_channels * k
         elif isinstance(module, nn.Linear):
             flops[0] += module.in_features * module.out_features + module.out_features
+            macs[0] += module.in_features * module.out_features + module.out_features
         elif isinstance(module, nn.AvgPool2d):
             flops[0] += out.numel() * module.kernel_size**2  # type: ignore[operator]
         elif isinstance(module, nn.AdaptiveAvgPool2d):
@@ -221,7 +226,7 @@ def _hook_counts(net: nn.Module, size: int) -> tuple[float, int]:
             m.register_forward_hook(hook)
     with torch.no_grad():
         net(torch.zeros(1, 3, size, size))
-    return flops[0] / 1e6, relu[0]
+    return flops[0] / 1e6, relu[0], macs[0] / 1e6
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
@@ -230,10 +235,25 @@ def test_closed_form_flops_and_relu_units_equal_a_hooked_forward(dataset: str) -
     sample = [*random.Random(5).sample(range(nats_sss.N_ARCHS), 20), 0, nats_sss.N_ARCHS - 1]
     for index in sample:
         arch = nats_sss.arch_of_index(index)
-        flops, relu = _hook_counts(build_network(arch, spec.n_classes), spec.image_size)
+        flops, relu, macs = _hook_counts(build_network(arch, spec.n_classes), spec.image_size)
         cost = nats_sss.arch_cost(arch, spec.n_classes, spec.image_size)
         assert cost.relu_units == relu, arch
         assert cost.flops_m == pytest.approx(flops, abs=1e-9), arch
+        assert cost.benchmark_flops_m == pytest.approx(macs, abs=1e-9), arch
+
+
+def test_benchmark_flops_follow_nats_bench_s_counter_on_its_published_tss_range() -> None:
+    """NATS-Bench counts conv and linear multiply-adds only; its paper gives nats-tss on
+    CIFAR-10 as 7.78 to 220.11 MFLOPs and 0.073 to 1.53 MB, which this rule reproduces."""
+    costs = [nats_tss.arch_cost(a, 10, 32) for a in nats_tss.index_table()]
+    flops = [c.benchmark_flops_m for c in costs if c.benchmark_flops_m is not None]
+    assert len(flops) == 15625
+    assert (min(flops), max(flops)) == (pytest.approx(7.78305), pytest.approx(220.11969))
+    params = [c.params_m for c in costs]
+    assert (min(params), max(params)) == (pytest.approx(0.073306), pytest.approx(1.531546))
+    for arch in random.Random(7).sample(nats_tss.index_table(), 5):
+        _, _, macs = _hook_counts(build_tss_network(arch, 10), 32)
+        assert nats_tss.arch_cost(arch, 10, 32).benchmark_flops_m == pytest.approx(macs)
 
 
 def test_hand_computed_params_of_the_smallest_network() -> None:

@@ -32,11 +32,15 @@ class ArchCost:
     follows on nats-tss; it differs from NASLib's values by a constant 1 078 FLOPs
     (0.014 %) whose origin NASLib does not document.
     ``relu_units``: ReLU input elements for one sample (N_A of the thesis, eq. 13).
+    ``benchmark_flops_m``: FLOPs / 1e6 as NATS-Bench's cost info counts them: conv and
+    linear multiply-adds (plus bias) only, no pooling, BN or ReLU (its counter sums only
+    Conv2d and Linear modules); what ``db check-costs`` compares with the user's files.
     """
 
     params_m: float
     flops_m: float
     relu_units: int
+    benchmark_flops_m: float | None = None
 
 
 @dataclass(frozen=True)

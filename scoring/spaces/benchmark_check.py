@@ -3,11 +3,11 @@ nats_bench cost info when benchmark files are present").
 
 For every architecture the benchmark holds, the architecture string at its index must
 be ours (so the index order is NATS-Bench's), and the parameter count the benchmark
-recorded must equal our shape arithmetic. The API object is whatever
-``nats_bench.create`` returns for the files (archive or fast-mode directory); it is
-read one architecture at a time, so memory stays bounded. FLOPs are reported beside
-ours, not compared: NATS-Bench's counter and SPEC 4's rule count BN and ReLU
-differently.
+recorded must equal our shape arithmetic, and so must its FLOPs counted its way
+(conv and linear multiply-adds only: ``ArchCost.benchmark_flops_m``; SPEC 4's ``flops``
+adds pooling, BN and ReLU). The API object is whatever ``nats_bench.create`` returns for
+the files (archive or fast-mode directory); it is read one architecture at a time, so
+memory stays bounded.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class CostComparison:
     benchmark_params_m: float
     ours_params_m: float
     benchmark_flops_m: float
-    ours_flops_m: float
+    ours_flops_m: float  # counted as NATS-Bench counts (conv + linear)
 
     @property
     def same_arch(self) -> bool:
@@ -43,6 +43,10 @@ class CostComparison:
     @property
     def same_params(self) -> bool:
         return abs(self.benchmark_params_m - self.ours_params_m) <= 1e-6
+
+    @property
+    def same_flops(self) -> bool:
+        return abs(self.benchmark_flops_m - self.ours_flops_m) <= 1e-6
 
 
 def compare_costs(
@@ -70,7 +74,9 @@ def compare_costs(
                     benchmark_params_m=float(info["params"]),
                     ours_params_m=cost.params_m,
                     benchmark_flops_m=float(info["flops"]),
-                    ours_flops_m=cost.flops_m,
+                    ours_flops_m=float("nan")
+                    if cost.benchmark_flops_m is None
+                    else cost.benchmark_flops_m,
                 )
             )
     return out

@@ -125,7 +125,8 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
     side = image_size
     c1 = config[0]
     params = 27 * c1 + 2 * c1
-    flops = 27 * c1 * side**2 + 2 * c1 * side**2
+    macs = 27 * c1 * side**2  # conv and linear multiply-adds (NATS-Bench's FLOPs)
+    other = 2 * c1 * side**2  # BN, ReLU and pooling (SPEC 4 adds them)
     relu = 0
     for c_in, c_out, reduces in layer_widths(config):
         if reduces:
@@ -133,26 +134,32 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
             e_in, e_out = c_in * side_in**2, c_out * side**2
             params += 9 * c_in * c_out + 2 * c_out + 9 * c_out * c_out + 2 * c_out
             params += c_in * c_out  # shortcut 1x1 conv
-            flops += e_in + 9 * c_in * e_out + 2 * e_out  # conv_a: ReLU, conv, BN
-            flops += e_out + 9 * c_out * e_out + 2 * e_out  # conv_b
-            flops += 4 * c_in * side**2 + c_in * e_out  # 2x2 pool, 1x1 conv
+            macs += 9 * c_in * e_out + 9 * c_out * e_out + c_in * e_out  # conv_a, conv_b, 1x1
+            other += e_in + 2 * e_out + e_out + 2 * e_out  # ReLU, BN of conv_a and conv_b
+            other += 4 * c_in * side**2  # 2x2 average pool of the shortcut
             relu += e_in + e_out
         else:
             e_in, e_out = c_in * side**2, c_out * side**2
             params += 2 * (9 * c_in * c_out + 2 * c_out) + 3 * (9 * c_out * c_out + 2 * c_out)
-            flops += 2 * (e_in + 9 * c_in * e_out + 2 * e_out)
-            flops += 3 * (e_out + 9 * c_out * e_out + 2 * e_out)
+            macs += 2 * 9 * c_in * e_out + 3 * 9 * c_out * e_out
+            other += 2 * (e_in + 2 * e_out) + 3 * (e_out + 2 * e_out)
             relu += 2 * e_in + 3 * e_out
             if c_in != c_out:  # the skip edge projects: 1x1 conv + BN, no ReLU
                 params += c_in * c_out + 2 * c_out
-                flops += c_in * e_out + 2 * e_out
+                macs += c_in * e_out
+                other += 2 * e_out
     width = config[-1]
     params += 2 * width + width * n_classes + n_classes  # last BN, classifier
-    flops += 3 * width * side**2  # last BN + ReLU
-    flops += width * side**2  # global average pool: kernel side^2 per output
-    flops += width * n_classes + n_classes
+    other += 3 * width * side**2  # last BN + ReLU
+    other += width * side**2  # global average pool: kernel side^2 per output
+    macs += width * n_classes + n_classes
     relu += width * side**2
-    return ArchCost(params_m=params / 1e6, flops_m=flops / 1e6, relu_units=relu)
+    return ArchCost(
+        params_m=params / 1e6,
+        flops_m=(macs + other) / 1e6,
+        relu_units=relu,
+        benchmark_flops_m=macs / 1e6,
+    )
 
 
 def width_columns(arch_strs: Sequence[str]) -> dict[str, list[int]]:

@@ -248,6 +248,7 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
     counts = op_counts(arch_str)
     params = 3 * STEM_CHANNELS * 9 + 2 * STEM_CHANNELS
     flops = 3 * STEM_CHANNELS * 9 * image_size**2 + 2 * STEM_CHANNELS * image_size**2
+    macs = 3 * STEM_CHANNELS * 9 * image_size**2  # conv and linear only (NATS-Bench's FLOPs)
     relu = 0
     for stage in range(3):
         width = STEM_CHANNELS * 2**stage
@@ -261,6 +262,7 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
             flops += c_in * side_in**2 + 9 * c_in * elements + 2 * elements  # ReLU, conv, BN
             flops += elements + 9 * width * elements + 2 * elements
             flops += 4 * c_in * side * side + c_in * elements  # 2x2 pool, 1x1 conv
+            macs += 9 * c_in * elements + 9 * width * elements + c_in * elements
             relu += c_in * side_in**2 + elements
         per_conv3 = 9 * width * width + 2 * width
         per_conv1 = width * width + 2 * width
@@ -269,14 +271,18 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
         flops += CELLS_PER_STAGE * (
             conv_macs + counts.conv * 3 * elements + counts.pool * 9 * elements
         )
+        macs += CELLS_PER_STAGE * conv_macs
         relu += CELLS_PER_STAGE * counts.conv * elements
     width, side = 4 * STEM_CHANNELS, image_size // 4
     params += 2 * width + width * n_classes + n_classes  # last BN, classifier
     flops += 3 * width * side * side  # last BN + ReLU
     flops += width * side * side  # global average pool: kernel side^2 per output
     flops += width * n_classes + n_classes
+    macs += width * n_classes + n_classes
     relu += width * side * side
-    return ArchCost(params_m=params / 1e6, flops_m=flops / 1e6, relu_units=relu)
+    return ArchCost(
+        params_m=params / 1e6, flops_m=flops / 1e6, relu_units=relu, benchmark_flops_m=macs / 1e6
+    )
 
 
 def degree(arch_str: str) -> int:
