@@ -8,7 +8,7 @@ meaning: split, training schedule and source.
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tfnas_db.db.bulk import bulk_insert_dicts
@@ -65,8 +65,9 @@ def seed_space(session: Session, info: SearchSpaceInfo) -> bool:
     session.flush()
 
     identities = list(info.identities())
-    session.execute(
-        insert(Architecture),
+    bulk_insert_dicts(
+        session,
+        Architecture.__table__,
         [
             {
                 "space_id": space.id,
