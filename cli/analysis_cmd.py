@@ -56,7 +56,10 @@ def correlate_command(
     db: DbOption = None,
 ) -> None:
     """Kendall tau and Spearman rho of every stored scorer against every accuracy column,
-    plus tau within the top 10 % by accuracy (or by the --against column)."""
+    plus tau within the top 10 % by accuracy (or by the --against column). With no
+    accuracy stored (e.g. nats-sss before an import): every scorer against every other, and
+    a note on what to import."""
+    from tfnas_db.db.queries import missing_accuracy_note
     from tfnas_db.db.tables import wide_table
     from tfnas_db.search.correlation import (
         UTOPIAN_MEASURES,
@@ -75,9 +78,17 @@ def correlate_command(
             f"no stored scores on {data.name} ({space}); run: tfnas-db populate --dataset "
             f"{data.name}"
         )
-    rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
+    accuracy_columns = [c for c in table.columns if "_acc_" in c]
+    if not accuracy_columns and plan.targets is None:
+        err_console.print(
+            missing_accuracy_note(space, data.name).replace(
+                "(picks, size, Pareto front)", "(each scorer against the others)"
+            ),
+            soft_wrap=True,
+        )
+    labels = plan.labels or list(runs)
+    rows = correlation_rows(table, labels, plan.targets or (None if accuracy_columns else labels))
     if plan.targets is None:  # ET-NAS's combined measure beside the scorers it combines
-        accuracy_columns = [c for c in table.columns if "_acc_" in c]
         rows += utopian_correlations(
             {name: table[name].to_numpy(float) for name in runs if name in table.columns},
             {column: table[column].to_numpy(float) for column in accuracy_columns},
@@ -97,7 +108,9 @@ def correlate_command(
             )
         )
         return
-    first = "against" if plan.targets else "accuracy"
+    first = "accuracy" if accuracy_columns else "against_scorer"
+    if plan.targets:
+        first = "against"
     header = ["scorer", first, "n", "kendall_tau", "spearman_rho", "top10_kendall_tau"]
     values = [
         [r.scorer, r.accuracy, r.n, r.kendall_tau, r.spearman_rho, r.top10_kendall_tau]

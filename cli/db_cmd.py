@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from tfnas_db.cli.output import DbOption, console, print_table
+from tfnas_db.cli.output import DbOption, SpaceOption, console, err_console, print_table
 from tfnas_db.db.store import (
     check_store_file,
     make_engine,
@@ -50,7 +53,7 @@ def status(db: DbOption = None) -> None:
     with open_store(db).session() as session:
         overview = store_overview(session, DEFAULT_SCORERS)
     print_table(
-        ["run", "scorer", "dataset", "data", "ok", "nan", "error", "coverage"],
+        ["run", "scorer", "space", "dataset", "data", "ok", "nan", "error", "coverage"],
         [
             [
                 c.run.id,
@@ -74,13 +77,91 @@ def status(db: DbOption = None) -> None:
 
 
 @app.command("seed")
-def seed(db: DbOption = None) -> None:
-    """Load the bundled NATS-Bench TSS table and the bundled score release, where missing."""
+def seed(space: SpaceOption = "nats-tss", db: DbOption = None) -> None:
+    """Load a space's architectures and sizes (nats-tss: with the bundled NATS-Bench TSS
+    table and the bundled score release), where missing."""
     from tfnas_db.db.bootstrap import bootstrap_store
+    from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 
+    info = get_space(space)
     store = open_store(db, bootstrap=False)
-    notes = bootstrap_store(store)
+    notes = bootstrap_store(store, info.name)
     for note in notes:
         console.print(note)
     if not notes:
-        console.print("nats-tss already seeded; the bundled release is already loaded")
+        release = "; the bundled release is already loaded" if space == DEFAULT_SPACE else ""
+        console.print(f"{info.name} already seeded{release}")
+
+
+def _archived_indices(path: Path, api: Any) -> list[int]:
+    """Indices the files hold: an archive lists them; a fast-mode directory has one
+    ``NNNNNN.pickle.pbz2`` file per architecture."""
+    if api.evaluated_indexes:
+        return sorted(api.evaluated_indexes)
+    names = (f.name.split(".", 1)[0] for f in path.glob("*.pickle.pbz2"))
+    return sorted(int(name) for name in names if name.isdigit())
+
+
+@app.command("check-costs")
+def check_costs(
+    path: Annotated[Path, typer.Option(help="Your NATS-Bench archive file or fast-mode dir.")],
+    space: SpaceOption = "nats-tss",
+    limit: Annotated[
+        int | None, typer.Option(help="Check only the first N architectures held.")
+    ] = None,
+) -> None:
+    """Compare the space's index order, parameter and FLOP counts with your NATS-Bench
+    files (cost info of the full schedule: 200 epochs on TSS, 90 on SSS; FLOPs as
+    NATS-Bench counts them, conv and linear only); exit 1 on a mismatch."""
+    from rich.progress import track
+
+    from tfnas_db.errors import TfnasError
+    from tfnas_db.scoring.spaces import get_space
+    from tfnas_db.scoring.spaces.benchmark_check import (
+        FULL_SCHEDULE,
+        NATS_BENCH_NAMES,
+        compare_costs,
+    )
+
+    info = get_space(space)
+    if space not in NATS_BENCH_NAMES:
+        raise TfnasError(f"{space} is not a NATS-Bench space; check-costs reads NATS-Bench files")
+    if not path.exists():
+        raise TfnasError(f"--path {path} does not exist; give a NATS-Bench file or directory")
+    import nats_bench
+
+    bench = NATS_BENCH_NAMES[space]
+    try:
+        api = nats_bench.create(str(path), bench, fast_mode=path.is_dir(), verbose=False)
+    except Exception as exc:  # the API raises bare ValueError/AssertionError/pickle errors
+        raise TfnasError(f"cannot read {path} as NATS-Bench {bench} files: {exc}") from None
+    if len(api.meta_archs) != info.n_archs:
+        raise TfnasError(
+            f"{path} lists {len(api.meta_archs)} architectures but {space} has {info.n_archs}: "
+            "is it the other search space's file?"
+        )
+    indices = _archived_indices(path, api)[:limit]
+    rows = []
+    for index in track(indices, description="comparing", console=err_console):
+        rows.extend(compare_costs(api, info, [index], FULL_SCHEDULE[bench]))
+    bad_arch = sorted({r.index for r in rows if not r.same_arch})
+    bad_params = [r for r in rows if r.same_arch and not r.same_params]
+    bad_flops = [r for r in rows if r.same_arch and not r.same_flops]
+    console.print(
+        f"{len(indices)} architectures x 3 datasets of {path} against {space}: "
+        f"{len(bad_arch)} with another arch string at their index, "
+        f"{len(bad_params)} parameter counts and {len(bad_flops)} FLOP counts that differ"
+    )
+    if bad_arch or bad_params or bad_flops:
+        print_table(
+            ["index", "dataset", "benchmark arch", "ours", "benchmark params (M)", "ours (M)",
+             "benchmark FLOPs (M)", "ours (M)"],
+            [
+                [r.index, r.dataset, r.benchmark_arch, r.ours_arch, r.benchmark_params_m,
+                 r.ours_params_m, r.benchmark_flops_m, r.ours_flops_m]
+                for r in rows
+                if not (r.same_arch and r.same_params and r.same_flops)
+            ][:20],
+            title="mismatches (first 20)",
+        )  # fmt: skip
+        raise typer.Exit(1)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tfnas_db.cli.output import FormatOption, OutputFormat, print_csv, print_json, print_table
-from tfnas_db.scoring.registry import REGISTRY, Need
+from tfnas_db.scoring.registry import REGISTRY, Need, ScorerSpec
+from tfnas_db.scoring.spaces import SPACES
 
 
 def _needs(needs: Need) -> str:
@@ -12,16 +13,31 @@ def _needs(needs: Need) -> str:
     return "+".join(flag.name.lower() for flag in Need if flag.value and flag in needs)
 
 
+def _spaces(spec: ScorerSpec) -> str:
+    """The spaces that define the scorer (``degree`` needs a searched cell: nats-tss)."""
+    return ",".join(
+        name for name, info in SPACES.items() if not spec.requires or info.supports(spec.requires)
+    )
+
+
 def scorers_command(fmt: FormatOption = OutputFormat.table) -> None:
     """List the registered scorers (higher is better for every stored score).
 
     ``data`` is the minibatch populate scores each on unless --data says otherwise.
     """
     rows = [
-        [s.name, _needs(s.needs), s.default_data, s.version, ",".join(s.aliases), s.citation]
+        [
+            s.name,
+            _needs(s.needs),
+            s.default_data,
+            s.version,
+            ",".join(s.aliases),
+            _spaces(s),
+            s.citation,
+        ]
         for s in REGISTRY.specs()
     ]
-    header = ["name", "needs", "data", "version", "aliases", "citation"]
+    header = ["name", "needs", "data", "version", "aliases", "spaces", "citation"]
     if fmt == OutputFormat.json:
         print_json([dict(zip(header, row, strict=True)) for row in rows])
     elif fmt == OutputFormat.csv:

@@ -25,13 +25,14 @@ from tfnas_db.db.queries import (
     ScoreTable,
     best_accuracy,
     load_score_table,
-    resolve_accuracy_column,
+    missing_accuracy_note,
+    optional_accuracy_column,
 )
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.registry import canonical_label
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.random_search import SearchResult
-from tfnas_db.search.runner import check_options, run_search
+from tfnas_db.search.runner import check_options, check_strategy_space, run_search
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions, get_strategy
 from tfnas_db.search.summary import SearchSummary
 
@@ -74,7 +75,7 @@ def search_command(
         str | None,
         typer.Option(
             help="Accuracy split reported: val, test or valtest (default: the "
-            "dataset's 200-epoch column)."
+            "dataset's 200-epoch column; none stored: score-only results)."
         ),
     ] = None,
     epochs: Annotated[
@@ -96,6 +97,7 @@ def search_command(
     """Search by stored scores: accuracy of the picks (mean +- std), regret, search time."""
     started = time.perf_counter()
     chosen = get_strategy(strategy)
+    check_strategy_space(strategy, space)
     options = SearchOptions(
         n=n,
         runs=runs,
@@ -114,7 +116,7 @@ def search_command(
     data = get_dataset(dataset)
     store = open_cli_store(db)
     with store.session() as session:
-        column = resolve_accuracy_column(session, space, data.name, metric, epochs)
+        column = optional_accuracy_column(session, space, data.name, metric, epochs)
         table = load_score_table(session, space, data.name, scorers, column, run_id)
         best = best_accuracy(session, space, data.name, column)
     loaded = time.perf_counter()
@@ -130,8 +132,9 @@ def search_command(
         "mu": mu if penalty != "none" else None,
         "sigma": sigma if penalty != "none" else None,
         "options": {k: v for k, v in options.__dict__.items()},
-        "accuracy_column": column.key,
-        "accuracy_meaning": column.label,
+        "accuracy_column": column.key if column else None,
+        "accuracy_meaning": column.label if column else None,
+        "accuracy_note": None if column else missing_accuracy_note(space, data.name),
         "score_runs": {name: run.id for name, run in table.runs.items()},
         "candidates": len(table),
         "query_seconds": round(finished - started, 4),
@@ -152,7 +155,15 @@ def search_command(
     if fmt == OutputFormat.csv:
         seconds_per_run = result.seconds_per_run(outcome.seconds)
         print_csv(
-            ["run", "arch_index", "arch_str", "score", "params_m", column.key, "search_seconds"],
+            [
+                "run",
+                "arch_index",
+                "arch_str",
+                "score",
+                "params_m",
+                column.key if column else "accuracy",
+                "search_seconds",
+            ],
             [
                 [
                     r,
@@ -203,18 +214,23 @@ def _print_summary(
         f"{header['dataset']}: {summary.runs} runs, up to {summary.n} evaluations each, seed "
         f"{header['options']['seed']}{pen}; {header['candidates']} candidates"
     )
-    console.print(
-        f"accuracy ({header['accuracy_meaning']}): [bold]{summary.accuracy_mean:.2f} +- "
-        f"{summary.accuracy_std:.2f}[/bold]   regret vs best in space ({best:.2f}): "
-        f"{summary.regret_mean:.2f}   mean params of picks: {summary.params_mean:.3f} M"
-    )
+    if header["accuracy_note"]:
+        console.print(f"[yellow]{header['accuracy_note']}[/yellow]")
+        console.print(f"mean params of picks: {summary.params_mean:.3f} M")
+    else:
+        console.print(
+            f"accuracy ({header['accuracy_meaning']}): [bold]{summary.accuracy_mean:.2f} +- "
+            f"{summary.accuracy_std:.2f}[/bold]   regret vs best in space ({best:.2f}): "
+            f"{summary.regret_mean:.2f}   mean params of picks: {summary.params_mean:.3f} M"
+        )
+    accuracy_header = header["accuracy_column"] or "accuracy"
     console.print(
         f"simulated search time: {summary.search_seconds_mean:.2f} s per run   query wall "
         f"time: {header['query_seconds']:.3f} s"
         + (f"   saved as search run {header['saved_as']}" if "saved_as" in header else "")
     )
     print_table(
-        ["picked", "index", "arch_str", "score", "params (M)", header["accuracy_column"]],
+        ["picked", "index", "arch_str", "score", "params (M)", accuracy_header],
         [
             [p.times_picked, p.arch_index, p.arch_str, p.score, p.params_m, p.accuracy]
             for p in summary.top_picks
@@ -224,7 +240,7 @@ def _print_summary(
     if result.front is not None:
         rows = _front_rows(table, result, score)
         print_table(
-            ["index", "arch_str", "score", "params (M)", header["accuracy_column"]],
+            ["index", "arch_str", "score", "params (M)", accuracy_header],
             [
                 [r["arch_index"], r["arch_str"], r["score"], r["params_m"], r["accuracy"]]
                 for r in rows

@@ -14,6 +14,7 @@ from tfnas_db.dashboard import data
 from tfnas_db.db.coverage import StoreOverview
 from tfnas_db.db.store import resolve_url, show_url
 from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 
 DATASET_KEY = "dataset"
 SPACE_KEY = "space"
@@ -50,7 +51,7 @@ def sidebar() -> None:
     loaded = _load_overview(url)
     if isinstance(loaded, str):
         return
-    spaces = sorted(loaded.spaces) or ["nats-tss"]
+    spaces = sorted(loaded.spaces) or [DEFAULT_SPACE]
     space = st.sidebar.selectbox("Search space", spaces, key=SPACE_KEY)
     choices = loaded.scored_datasets(space) or loaded.datasets or ["cifar10"]
     if st.session_state.get(DATASET_KEY) not in choices:
@@ -77,11 +78,12 @@ def page_context(*, need_scores: bool = True) -> PageContext:
         steps = f"tfnas-db db upgrade {db}\ntfnas-db populate --limit 200 {db}"
         st.code(f"{steps}\ntfnas-db dashboard {db}", language="bash")
         st.stop()
-    space = st.session_state.get(SPACE_KEY) or next(iter(sorted(loaded.spaces)), "nats-tss")
+    space = st.session_state.get(SPACE_KEY) or next(iter(sorted(loaded.spaces)), DEFAULT_SPACE)
     dataset = st.session_state.get(DATASET_KEY) or "cifar10"
     context = PageContext(url=url, space=space, dataset=dataset, overview=loaded)
     if need_scores and dataset not in loaded.scored_datasets(space):
         st.info(f"The store holds no scores on {dataset} yet. Fill it with:")
-        st.code(f"tfnas-db populate --dataset {dataset} {_db_option(url)}", language="bash")
+        where = "" if space == DEFAULT_SPACE else f" --space {space}"
+        st.code(f"tfnas-db populate{where} --dataset {dataset} {_db_option(url)}", language="bash")
         st.stop()
     return context

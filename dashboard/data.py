@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from tfnas_db.dashboard.filters import op_count_columns
+from tfnas_db.dashboard.filters import feature_columns
 from tfnas_db.db.coverage import StoreOverview, store_overview
 from tfnas_db.db.queries import (
     AccuracyColumn,
@@ -59,16 +59,18 @@ def columns_held(url: str, space: str, dataset: str) -> list[AccuracyColumn]:
 
 @st.cache_data(show_spinner="Loading architectures...", ttl=TTL_SECONDS)
 def architectures(url: str, space: str, dataset: str) -> tuple[pd.DataFrame, list[str]]:
-    """The wide table (every architecture, every stored scorer) plus per-op count columns
-    ``n_<op>`` for the explorer's filters; returns the table and the scorer names."""
+    """The wide table (every architecture, every stored scorer) plus the space's filter
+    columns (nats-tss: ``n_<op>``; nats-sss: widths ``c1``..``c5``) for the explorer;
+    returns the table and the scorer names."""
     with store(url).session() as session:
         table, runs = wide_table(session, space, dataset, only_scored=False)
-    return pd.concat([table, op_count_columns(table["arch_str"])], axis=1), list(runs)
+    features = feature_columns(table["arch_str"], space)
+    return pd.concat([table, features], axis=1), list(runs)
 
 
 @st.cache_data(show_spinner="Loading scores...", ttl=TTL_SECONDS)
 def score_table(
-    url: str, space: str, dataset: str, scorers: tuple[str, ...], column: AccuracyColumn
+    url: str, space: str, dataset: str, scorers: tuple[str, ...], column: AccuracyColumn | None
 ) -> tuple[ScoreTable, float]:
     """Search candidates (one query) and the best accuracy of the column, for regret."""
     with store(url).session() as session:
@@ -153,7 +155,7 @@ class DashboardSearch:
     strategy: str
     scorers: list[str]
     options: SearchOptions
-    column: AccuracyColumn
+    column: AccuracyColumn | None  # None: score-only (no accuracy stored)
     outcome: SearchOutcome
     picked_accuracy: np.ndarray
     picked_index: list[int]
@@ -168,7 +170,7 @@ def search(
     strategy: str,
     scorer: str | None,
     options: tuple[tuple[str, object], ...],
-    column: AccuracyColumn,
+    column: AccuracyColumn | None,
 ) -> DashboardSearch:
     """Run a strategy over the cached candidates (``options`` as items, to be hashable)."""
     chosen = get_strategy(strategy)
@@ -196,7 +198,7 @@ def save(url: str, space: str, dataset: str, found: DashboardSearch) -> int:
         "space": space,
         "dataset": dataset,
         "scorers": found.scorers,
-        "accuracy_column": found.column.key,
+        "accuracy_column": found.column.key if found.column else None,
         "options": dict(found.options.__dict__),
         "score_runs": found.score_runs,
     }

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from tfnas_db.scoring.spaces.nats_tss import OPS, parse_arch
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
+
+
+def feature_columns(arch_strs: Iterable[str], space: str = DEFAULT_SPACE) -> pd.DataFrame:
+    """The space's per-architecture filter columns (nats-tss: ``n_<op>``, how many of the
+    cell's six edges carry each op; nats-sss: ``c1`` ... ``c5``, the widths)."""
+    return pd.DataFrame(get_space(space).feature_columns(list(arch_strs)))
 
 
 def op_count_columns(arch_strs: Iterable[str]) -> pd.DataFrame:
-    """``n_<op>``: how many of the cell's six edges carry each op."""
-    cells = [parse_arch(a) for a in arch_strs]
-    return pd.DataFrame({f"n_{op}": [cell.count(op) for cell in cells] for op in OPS})
+    """``n_<op>`` of nats-tss cells (see :func:`feature_columns`)."""
+    return feature_columns(arch_strs, DEFAULT_SPACE)
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class ArchFilter:
 
     require_ops: Sequence[str] = ()
     exclude_ops: Sequence[str] = ()
+    feature_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     params_range: tuple[float, float] | None = None
     score_name: str | None = None
     score_range: tuple[float, float] | None = None
@@ -37,6 +43,9 @@ def filter_architectures(
         keep &= table[f"n_{op}"].to_numpy() > 0
     for op in spec.exclude_ops:
         keep &= table[f"n_{op}"].to_numpy() == 0
+    for column, (low, high) in spec.feature_ranges.items():
+        values = table[column].to_numpy(float)
+        keep &= (values >= low) & (values <= high)
     if spec.params_range is not None:
         low, high = spec.params_range
         params = table["params_m"].to_numpy(float)

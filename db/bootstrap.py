@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from tfnas_db.db.models import Architecture
 from tfnas_db.db.release import describe_load, ensure_release_loaded
 from tfnas_db.db.store import Store
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 
 
 def is_empty(store: Store) -> bool:
@@ -21,17 +22,18 @@ def is_empty(store: Store) -> bool:
         return session.scalar(select(Architecture.id).limit(1)) is None
 
 
-def seed_benchmark(store: Store) -> bool:
-    """The bundled NATS-Bench TSS table; False if it was already there.
+def seed_benchmark(store: Store, space: str = DEFAULT_SPACE) -> bool:
+    """A space's architectures and sizes, with the benchmark figures the package bundles
+    for it (the NATS-Bench TSS table); False if it was already there.
 
     Two processes may bootstrap one PostgreSQL store at the same instant: the loser of
     the insert race finds the table seeded by the winner, which is what it wanted.
     """
-    from tfnas_db.db.seed import seed_nats_tss
+    from tfnas_db.db.seed import seed_space
 
     try:
         with store.session() as session:
-            added = seed_nats_tss(session)
+            added = seed_space(session, get_space(space))
     except IntegrityError:
         return False
     if added:
@@ -39,11 +41,14 @@ def seed_benchmark(store: Store) -> bool:
     return added
 
 
-def bootstrap_store(store: Store) -> list[str]:
-    """Seed the benchmark table and load what the bundled release adds; lines to show."""
+def bootstrap_store(store: Store, space: str = DEFAULT_SPACE) -> list[str]:
+    """Seed a space (by default the benchmark table of nats-tss) and load what the bundled
+    release adds for the seeded spaces; lines to show."""
     notes = []
-    if seed_benchmark(store):
-        notes.append("seeded nats-tss: 15625 architectures, sizes and benchmark accuracies")
+    if seed_benchmark(store, space):
+        info = get_space(space)
+        extra = "and benchmark accuracies" if info.bundled_results else "(no bundled accuracies)"
+        notes.append(f"seeded {info.name}: {info.n_archs} architectures, sizes {extra}")
     try:
         loaded = ensure_release_loaded(store)
     except IntegrityError:  # another process loaded the same runs first

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tfnas_db.db.models import ArchCost, Architecture, Dataset, SearchSpace
 from tfnas_db.db.queries import RunInfo, list_runs
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 
 REAL = "real"  # ScoreRun.data_source of a run on a --data-dir minibatch
 
@@ -62,7 +63,7 @@ class StoreOverview:
 def populate_command(run: RunInfo | None, space: str, dataset: str, scorers: list[str]) -> str:
     """The command that creates or resumes a run (resuming needs its exact configuration)."""
     parts = ["tfnas-db populate", f"--dataset {dataset}", f"--scorers {','.join(scorers)}"]
-    if space != "nats-tss":
+    if space != DEFAULT_SPACE:
         parts.append(f"--space {space}")
     if run is not None:
         if run.batch_size != 128:

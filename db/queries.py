@@ -28,6 +28,7 @@ from tfnas_db.db.models import (
 from tfnas_db.db.scores import space_and_dataset_ids
 from tfnas_db.db.seed import ACCURACY_METRICS
 from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.spaces import get_space
 
 METRIC_LABELS = {
     "val": "validation",
@@ -95,14 +96,18 @@ def accuracy_columns(session: Session, space: str, dataset: str) -> list[Accurac
 def resolve_accuracy_column(
     session: Session, space: str, dataset: str, metric: str | None, epochs: int | None
 ) -> AccuracyColumn:
-    """The column ``--metric/--epochs`` name; by default the 200-epoch column held.
+    """The column ``--metric/--epochs`` name; by default the longest schedule held (200
+    epochs on nats-tss, 90 on nats-sss).
 
     A combination the store does not hold is an error that lists the held columns.
     """
     held = accuracy_columns(session, space, dataset)
     if not held:
-        raise TfnasError(f"the store holds no accuracies for {dataset}; run: tfnas-db db seed")
-    wanted_epochs = 200 if epochs is None else epochs
+        raise TfnasError(
+            f"the store holds no {space} accuracies for {dataset}; bring them in with: "
+            f"{get_space(space).accuracy_hint}"
+        )
+    wanted_epochs = max(c.epochs for c in held) if epochs is None else epochs
     candidates = [
         c for c in held if c.epochs == wanted_epochs and (metric is None or c.metric == metric)
     ]
@@ -114,6 +119,24 @@ def resolve_accuracy_column(
     listing = "; ".join(f"{c.option} ({c.label})" for c in held)
     asked = f"--metric {metric or 'any'} --epochs {wanted_epochs}"
     raise TfnasError(f"{dataset} has no accuracy column for {asked}; it holds: {listing}")
+
+
+def optional_accuracy_column(
+    session: Session, space: str, dataset: str, metric: str | None, epochs: int | None
+) -> AccuracyColumn | None:
+    """As :func:`resolve_accuracy_column`, but ``None`` (score-only results) when the store
+    holds no accuracy at all for the space and dataset and none was asked for."""
+    if metric is None and epochs is None and not accuracy_columns(session, space, dataset):
+        return None
+    return resolve_accuracy_column(session, space, dataset, metric, epochs)
+
+
+def missing_accuracy_note(space: str, dataset: str) -> str:
+    """What score-only results say: why there is no accuracy, and how to add it."""
+    return (
+        f"no {space} accuracies are stored for {dataset}, so results are score-only "
+        f"(picks, size, Pareto front); bring them in with: {get_space(space).accuracy_hint}"
+    )
 
 
 @dataclass(frozen=True)
@@ -237,7 +260,7 @@ class ScoreTable:
     """
 
     runs: dict[str, RunInfo]
-    column: AccuracyColumn
+    column: AccuracyColumn | None  # None: no accuracy stored (``accuracy`` all NaN)
     arch_index: np.ndarray
     arch_str: np.ndarray
     params_m: np.ndarray
@@ -269,7 +292,7 @@ def load_score_table(
     space: str,
     dataset: str,
     scorers: str | list[str],
-    column: AccuracyColumn,
+    column: AccuracyColumn | None,
     run_id: int | None = None,
 ) -> ScoreTable:
     """One indexed query: every architecture with a finite score of each scorer (none: all
@@ -290,7 +313,8 @@ def load_score_table(
             alias.epochs == epochs,
         )
 
-    acc, acc_on = result(column.metric, column.epochs)
+    # Without a column the join matches nothing (no such metric), leaving accuracy NaN.
+    acc, acc_on = result(column.metric, column.epochs) if column else result("(none)", 0)
     val12, val12_on = result("val", 12)
     train, train_on = result("train_seconds", 200)
     score_aliases = [aliased(Score) for _ in names]
@@ -347,8 +371,12 @@ def load_score_table(
         )
 
 
-def best_accuracy(session: Session, space: str, dataset: str, column: AccuracyColumn) -> float:
+def best_accuracy(
+    session: Session, space: str, dataset: str, column: AccuracyColumn | None
+) -> float:
     """The best value of an accuracy column over the whole space (for regret)."""
+    if column is None:
+        return float("nan")
     space_id, dataset_id = space_and_dataset_ids(session, space, dataset)
     value = session.scalar(
         select(func.max(BenchmarkResult.value))

@@ -33,8 +33,8 @@ def space_and_dataset_ids(session: Session, space: str, dataset: str) -> tuple[i
     dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
     if space_id is None or dataset_id is None:
         raise TfnasError(
-            f"the store holds no {space} architectures yet; run: tfnas-db db seed "
-            "(or tfnas-db populate, which seeds on first use)"
+            f"the store holds no {space} architectures yet; run: tfnas-db db seed --space "
+            f"{space} (or tfnas-db populate --space {space}, which seeds on first use)"
         )
     return space_id, dataset_id
 

@@ -33,7 +33,7 @@ def save_search(
         space=header["space"],
         dataset=header["dataset"],
         scorers=",".join(header["scorers"]),
-        accuracy_column=header["accuracy_column"],
+        accuracy_column=header["accuracy_column"] or "(none stored)",
         options=_finite({**header["options"], "score_runs": header["score_runs"]}),
         summary=_finite(summary),
         picks=[int(p) for p in picks],

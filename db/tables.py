@@ -62,9 +62,14 @@ def wide_table(
     """One row per architecture with size, every benchmark column and the chosen scores."""
     space_id, dataset_id = space_and_dataset_ids(session, space, dataset)
     runs = chosen_runs(session, space, dataset, scorers)
+    # Only this space's columns: another space's accuracies are not this one's (all NaN).
+    in_space = select(Architecture.id).where(Architecture.space_id == space_id)
     pairs = session.execute(
         select(BenchmarkResult.metric, BenchmarkResult.epochs)
-        .where(BenchmarkResult.dataset_id == dataset_id)
+        .where(
+            BenchmarkResult.dataset_id == dataset_id,
+            BenchmarkResult.architecture_id.in_(in_space),
+        )
         .distinct()
     ).all()
     benchmark_columns = sorted(
@@ -88,7 +93,10 @@ def wide_table(
                 for name, m, e in benchmark_columns
             ],
         )
-        .where(BenchmarkResult.dataset_id == dataset_id)
+        .where(
+            BenchmarkResult.dataset_id == dataset_id,
+            BenchmarkResult.architecture_id.in_(in_space),
+        )
         .group_by(BenchmarkResult.architecture_id)
         .subquery()
     )

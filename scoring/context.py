@@ -18,8 +18,7 @@ import numpy as np
 
 from tfnas_db.scoring.datasets import DatasetSpec
 from tfnas_db.scoring.minibatch import Minibatch
-from tfnas_db.scoring.spaces import SearchSpaceInfo
-from tfnas_db.scoring.spaces.nats_tss import ArchCost
+from tfnas_db.scoring.spaces import ArchCost, SearchSpaceInfo
 
 if TYPE_CHECKING:
     import torch

@@ -48,15 +48,21 @@ from tfnas_db.scoring.engine import ScoringEngine, needs_of
 from tfnas_db.scoring.failures import FailureGate, SystematicFailure
 from tfnas_db.scoring.minibatch import NATURAL, REAL, Minibatch, load_minibatch
 from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
-from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
-from tfnas_db.scoring.spaces import SearchSpaceInfo, get_space
+from tfnas_db.scoring.registry import (
+    DEFAULT_SCORERS,
+    REGISTRY,
+    ScorerSpec,
+    check_defined_on,
+    defined_on,
+)
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, SearchSpaceInfo, get_space
 
 COMMIT_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class PopulateConfig:
-    space: str = "nats-tss"
+    space: str = DEFAULT_SPACE
     dataset: str = "cifar10"
     scorers: str | Sequence[str] = DEFAULT_SCORERS
     batch_size: int = 128
@@ -113,11 +119,12 @@ class PopulateSummary:
 
 
 def ensure_seeded(store: Store, space: str) -> bool:
-    """The benchmark table and the bundled scores, loaded if the store lacks them."""
+    """The space's architectures and sizes (nats-tss: with the benchmark table and the
+    bundled scores), loaded if the store lacks them."""
     from tfnas_db.db.bootstrap import bootstrap_store
 
-    get_space(space)
-    notes = bootstrap_store(store)
+    info = get_space(space)
+    notes = bootstrap_store(store, info.name)
     store.notes.extend(notes)
     return bool(notes)
 
@@ -130,6 +137,9 @@ def validate_config(
     space = get_space(config.space)
     dataset = get_dataset(config.dataset)
     specs = REGISTRY.resolve(config.scorers)
+    if config.scorers in ("all", ["all"], ("all",)):
+        specs = defined_on(specs, space)  # every scorer this space defines
+    check_defined_on(specs, space)
     check_device_syntax(config.device)
     if config.seed < 0:
         raise TfnasError(f"--seed must be 0 or more, got {config.seed}")

@@ -20,6 +20,7 @@ from tfnas_db.scoring.minibatch import NATURAL, SYNTHETIC
 
 if TYPE_CHECKING:
     from tfnas_db.scoring.context import ScoringContext
+    from tfnas_db.scoring.spaces import SearchSpaceInfo
 
 
 class Need(enum.Flag):
@@ -56,6 +57,8 @@ class ScorerSpec:
     version: int = 1
     aliases: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    # A notion the search space must define (SearchSpaceInfo.supports), e.g. "cell_degree".
+    requires: str | None = None
 
     @property
     def data_free(self) -> bool:
@@ -157,6 +160,22 @@ DEFAULT_DATA_SOURCE: dict[str, str] = {
     "epe_nas": NATURAL,
 }
 
+
+def check_defined_on(specs: Iterable[ScorerSpec], space: SearchSpaceInfo) -> None:
+    """Refuse, before any work, a scorer whose notion the space does not define."""
+    for spec in specs:
+        if spec.requires is not None and not space.supports(spec.requires):
+            raise TfnasError(
+                f"scorer {spec.name!r} is not defined on {space.name}: "
+                f"{space.why_not(spec.requires)}"
+            )
+
+
+def defined_on(specs: Iterable[ScorerSpec], space: SearchSpaceInfo) -> list[ScorerSpec]:
+    """The scorers of ``specs`` that ``space`` defines (what ``--scorers all`` means)."""
+    return [s for s in specs if s.requires is None or space.supports(s.requires)]
+
+
 # What `tfnas-db populate` scores when --scorers is not given: NASWOT and the free size columns.
 DEFAULT_SCORERS = ("naswot", "relu_count", "params", "flops")
 
@@ -168,6 +187,7 @@ def scorer(
     citation: str,
     version: int = 1,
     aliases: tuple[str, ...] = (),
+    requires: str | None = None,
     registry: ScorerRegistry = REGISTRY,
     **options: Any,
 ) -> Callable[[ScorerFn], ScorerFn]:
@@ -175,7 +195,7 @@ def scorer(
 
     def decorate(fn: ScorerFn) -> ScorerFn:
         registry.register(
-            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options))
+            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options), requires)
         )
         return fn
 

@@ -53,9 +53,22 @@ def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> Search
         val_acc_12ep=table.val_acc_12ep,
         train_seconds_200ep=table.train_seconds_200ep,
         choices=choices.reshape(len(table), -1),
-        n_options=info.n_options,
+        n_options=info.mutation.n_options,
         eligible=eligible,
+        mutation_steps=info.mutation.steps,
+        cyclic=info.mutation.cyclic,
     )
+
+
+def check_strategy_space(strategy: str, space: str) -> None:
+    """Refuse, before any query, a strategy built on a notion the space does not define
+    (ET-NAS filters children by their cell's Degree: nats-tss only)."""
+    chosen = get_strategy(strategy)
+    info = get_space(space)
+    if chosen.requires is not None and not info.supports(chosen.requires):
+        raise TfnasError(
+            f"strategy {strategy!r} is not defined on {space}: {info.why_not(chosen.requires)}"
+        )
 
 
 def eligible_rows(
@@ -84,10 +97,20 @@ def run_search(
     it is the size budget of the pick (the front itself spans all sizes).
     """
     chosen = get_strategy(strategy)
+    check_strategy_space(strategy, space)
     if options.penalty != "none" and not chosen.penalisable:
         raise TfnasError(
             f"--penalty applies to strategies that rank by a score; {strategy} ranks by "
             "12-epoch validation accuracy"
+        )
+    if (
+        not chosen.penalisable
+        and not (np.isfinite(table.val_acc_12ep) & np.isfinite(table.train_seconds_200ep)).any()
+    ):
+        raise TfnasError(
+            f"{strategy} simulates training from 12-epoch validation accuracy and recorded "
+            f"training seconds, which the store does not hold for {space}; bring them in "
+            f"with: {get_space(space).accuracy_hint}"
         )
     hard_params = None if strategy == "pareto" else options.max_params
     eligible = eligible_rows(table, hard_params, max_flops)

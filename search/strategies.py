@@ -50,6 +50,8 @@ class SearchInputs:
     choices: np.ndarray  # (M, L) categorical encoding for mutations
     n_options: int
     eligible: np.ndarray  # hard limits (--max-params/--max-flops)
+    mutation_steps: tuple[int, ...] | None = None  # None: any other option (cyclic)
+    cyclic: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Strategy:
     uses_n: bool = False
     takes_scorer: bool = True  # ranks by the one scorer the user names (--scorer)
     penalisable: bool = True  # ranks by a score, so a size penalty applies
+    requires: str | None = None  # a notion the space must define (SearchSpaceInfo.supports)
 
 
 def _one_scorer(scorer: str | None) -> list[str]:
@@ -83,7 +86,9 @@ def _global_fitness(inputs: SearchInputs, name: str, options: SearchOptions) -> 
 
 
 def _mutations(inputs: SearchInputs) -> MutationTable:
-    return MutationTable.build(inputs.choices, inputs.n_options, inputs.eligible)
+    return MutationTable.build(
+        inputs.choices, inputs.n_options, inputs.eligible, inputs.mutation_steps, inputs.cyclic
+    )
 
 
 def _random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
@@ -208,6 +213,7 @@ STRATEGIES: dict[str, Strategy] = {
             lambda _s: ["logsynflow", "naswot", "loss_slope", "degree"],
             _etnas,
             takes_scorer=False,
+            requires="cell_degree",
         ),
         Strategy(
             "pareto",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,10 @@ def summarise(
     top: int = 5,
 ) -> SearchSummary:
     picked_acc = accuracy[result.picks]
+    with warnings.catch_warnings():  # score-only results: no accuracy stored, all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        accuracy_mean = float(np.nanmean(picked_acc))
+        accuracy_std = float(np.nanstd(picked_acc))
     counts = Counter(result.picks.tolist())
     top_picks = [
         PickedArch(
@@ -67,9 +72,9 @@ def summarise(
     return SearchSummary(
         runs=len(result.picks),
         n=int(np.max(result.evaluations)),
-        accuracy_mean=float(np.nanmean(picked_acc)),
-        accuracy_std=float(np.nanstd(picked_acc)),
-        regret_mean=float(best_accuracy - np.nanmean(picked_acc)),
+        accuracy_mean=accuracy_mean,
+        accuracy_std=accuracy_std,
+        regret_mean=float(best_accuracy - accuracy_mean),
         best_accuracy=best_accuracy,
         params_mean=float(np.mean(params_m[result.picks])),
         search_seconds_mean=float(np.mean(result.seconds_per_run(seconds))),

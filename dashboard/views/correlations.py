@@ -6,15 +6,22 @@ import streamlit as st
 
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import page_context
+from tfnas_db.db.queries import missing_accuracy_note
 from tfnas_db.search.correlation import correlation_rows
 
 st.title("Correlations")
 context = page_context()
 table, scorers = data.architectures(context.url, context.space, context.dataset)
 accuracy_cols = [c for c in table.columns if "_acc_" in c]
-if not accuracy_cols:
-    st.info(f"The store holds no accuracies for {context.dataset}; run: tfnas-db db seed")
-    st.stop()
+score_only = not accuracy_cols
+if score_only:  # no accuracy stored (nats-sss before an import): scorers against each other
+    st.info(
+        missing_accuracy_note(context.space, context.dataset).replace(
+            "(picks, size, Pareto front)",
+            "(each scorer against another, or against FLOPs; colour shows params)",
+        )
+    )
+    accuracy_cols = [*scorers, "flops_m"]
 
 left, right = st.columns(2)
 scorer = left.selectbox(
@@ -24,10 +31,20 @@ scorer = left.selectbox(
     key="corr_scorer",
 )
 default_col = accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accuracy_cols else 0
-accuracy = right.selectbox("Accuracy column", accuracy_cols, index=default_col, key="corr_acc")
+if score_only:
+    default_col = accuracy_cols.index("flops_m")
+accuracy = right.selectbox(
+    "Score or size column" if score_only else "Accuracy column",
+    accuracy_cols,
+    index=default_col,
+    key="corr_acc",
+)
 
-labels = {c.key: c.label for c in data.columns_held(context.url, context.space, context.dataset)}
-st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset}")
+if not score_only:
+    labels = {
+        c.key: c.label for c in data.columns_held(context.url, context.space, context.dataset)
+    }
+    st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset}")
 
 result = data.correlations(context.url, context.space, context.dataset, accuracy)
 chosen = result[result["scorer"] == scorer].iloc[0]

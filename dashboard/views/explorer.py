@@ -6,24 +6,42 @@ import pandas as pd
 import streamlit as st
 
 from tfnas_db.dashboard import data
-from tfnas_db.dashboard.cell import cell_dot
 from tfnas_db.dashboard.context import page_context
 from tfnas_db.dashboard.filters import ArchFilter, filter_architectures, finite_range
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.spaces import get_space
-from tfnas_db.scoring.spaces.nats_tss import OPS, to_naslib_tuple
 
 SHOWN_ROWS = 1000
 
 st.title("Explorer")
 context = page_context()
+space = get_space(context.space)
 table, scorers = data.architectures(context.url, context.space, context.dataset)
 accuracy_cols = [c for c in table.columns if "_acc_" in c]
+# The space's numeric filter columns other than op counts (nats-sss: the widths c1..c5).
+range_features = [
+    name for name in space.feature_columns([space.arch_of_index(0)]) if not name.startswith("n_")
+]
 
 with st.expander("Filters", expanded=True):
+    require_ops: list[str] = []
+    exclude_ops: list[str] = []
+    feature_ranges: dict[str, tuple[float, float]] = {}
+    if space.filter_ops:
+        left, right = st.columns(2)
+        require_ops = left.multiselect("Cell contains all of", space.filter_ops, key="require_ops")
+        exclude_ops = right.multiselect(
+            "Cell contains none of", space.filter_ops, key="exclude_ops"
+        )
+    if range_features:
+        for name, col in zip(range_features, st.columns(len(range_features)), strict=True):
+            values = sorted(set(table[name].tolist()))
+            if len(values) > 1:
+                low, high = col.select_slider(
+                    name, values, (values[0], values[-1]), key=f"feature_{name}"
+                )
+                feature_ranges[name] = (low, high)
     left, right = st.columns(2)
-    require_ops = left.multiselect("Cell contains all of", OPS, key="require_ops")
-    exclude_ops = right.multiselect("Cell contains none of", OPS, key="exclude_ops")
     params_span = finite_range(table["params_m"])
     params_range = None
     if params_span is not None:
@@ -43,6 +61,7 @@ with st.expander("Filters", expanded=True):
 spec = ArchFilter(
     require_ops=require_ops,
     exclude_ops=exclude_ops,
+    feature_ranges=feature_ranges,
     params_range=params_range,
     score_name=None if score_name == "(none)" else score_name,
     score_range=score_range,
@@ -69,22 +88,26 @@ st.dataframe(filtered[shown_cols].head(SHOWN_ROWS), hide_index=True, height=320)
 
 st.subheader("Architecture")
 default = str(int(filtered["arch_index"].iloc[0])) if len(filtered) else "0"
+has_naslib = "naslib_tuple" in table and bool(table["naslib_tuple"].notna().any())
 token = st.text_input(
-    "Index, arch string or NASLib tuple (default: the first row above)",
+    "Index, arch string" + (" or NASLib tuple" if has_naslib else "") + " (default: the first "
+    "row above)",
     value="",
     placeholder=default,
     key="arch_token",
 )
 try:
-    index, arch_str = get_space(context.space).resolve_arch(token or default)
+    index, arch_str = space.resolve_arch(token or default)
 except TfnasError as exc:
     st.error(str(exc))
     st.stop()
 row = table[table["arch_index"] == index]
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(f"**#{index}** `{arch_str}`  \nNASLib tuple: `{to_naslib_tuple(arch_str)}`")
-    st.graphviz_chart(cell_dot(arch_str))
+    naslib = row["naslib_tuple"].iloc[0] if len(row) and "naslib_tuple" in row else None
+    extra = f"  \nNASLib tuple: `{naslib}`" if isinstance(naslib, str) and naslib else ""
+    st.markdown(f"**#{index}** `{arch_str}`{extra}")
+    st.graphviz_chart(space.draw(arch_str))
 with right:
     if row.empty:
         st.warning(f"#{index} has no row for {context.dataset} in this store.")

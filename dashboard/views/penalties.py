@@ -9,6 +9,7 @@ import streamlit as st
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import page_context
 from tfnas_db.dashboard.widgets import mu_sigma_sliders
+from tfnas_db.db.queries import missing_accuracy_note
 from tfnas_db.search.penalties import PENALTIES, normalise, penalised
 
 TOP = 10
@@ -36,9 +37,11 @@ scorer = left.selectbox(
 )
 penalty = middle.selectbox("Penalty", [p for p in PENALTIES if p != "none"], key="pen_penalty")
 accuracy_cols = [c for c in table.columns if "_acc_" in c]
+if not accuracy_cols:  # score-only: colour by FLOPs, say how to bring accuracies in
+    st.info(missing_accuracy_note(context.space, context.dataset))
 accuracy = right.selectbox(
     "Colour by",
-    accuracy_cols,
+    accuracy_cols or ["flops_m"],
     index=accuracy_cols.index("val_acc_200ep") if "val_acc_200ep" in accuracy_cols else 0,
     key="pen_accuracy",
 )

@@ -8,9 +8,10 @@ import streamlit as st
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import PageContext, page_context
 from tfnas_db.dashboard.widgets import mu_sigma_sliders
-from tfnas_db.db.queries import AccuracyColumn
+from tfnas_db.db.queries import AccuracyColumn, missing_accuracy_note
 from tfnas_db.errors import TfnasError
 from tfnas_db.search.penalties import PENALTIES
+from tfnas_db.search.runner import check_strategy_space
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions
 
 # Configuration B starts penalised so the comparison shows what a size penalty changes.
@@ -18,7 +19,7 @@ DEFAULT_PENALTY = {"A": "none", "B": "gdf"}
 
 
 def configuration(
-    slot: str, context: PageContext, scorers: list[str], column: AccuracyColumn
+    slot: str, context: PageContext, scorers: list[str], column: AccuracyColumn | None
 ) -> data.DashboardSearch | None:
     """One configuration's widgets (keys prefixed by ``slot``) and its search."""
     strategy = st.selectbox(
@@ -28,6 +29,11 @@ def configuration(
         help="; ".join(f"{s.name}: {s.summary}" for s in STRATEGIES.values()),
     )
     chosen = STRATEGIES[strategy]
+    try:
+        check_strategy_space(strategy, context.space)
+    except TfnasError as exc:
+        st.error(str(exc))
+        return None
     scorer = None
     if chosen.takes_scorer:
         default = scorers.index("naswot") if "naswot" in scorers else 0
@@ -102,6 +108,14 @@ def configuration(
 
 def show_result(found: data.DashboardSearch) -> None:
     summary = found.outcome.summary
+    if found.column is None:  # score-only: no accuracy stored for this space and dataset
+        st.metric("Params of picks (M)", f"{summary.params_mean:.3f}")
+        st.caption(f"simulated search time {summary.search_seconds_mean:.1f} s per run")
+        st.dataframe(
+            pd.DataFrame([p.__dict__ for p in summary.top_picks]).drop(columns=["accuracy"]),
+            hide_index=True,
+        )
+        return
     cols = st.columns(3)
     cols[0].metric(f"Accuracy (± {summary.accuracy_std:.2f})", f"{summary.accuracy_mean:.2f}")
     cols[1].metric("Regret", f"{summary.regret_mean:.2f}")
@@ -120,18 +134,19 @@ st.title("Search")
 context = page_context()
 _, scorers = data.architectures(context.url, context.space, context.dataset)
 held = data.columns_held(context.url, context.space, context.dataset)
+column: AccuracyColumn | None = None
 if not held:
-    st.info(f"The store holds no accuracies for {context.dataset}; run: tfnas-db db seed")
-    st.stop()
-default_column = data.accuracy_column(context.url, context.space, context.dataset, None, None)
-column = st.selectbox(
-    "Accuracy reported",
-    held,
-    index=held.index(default_column),
-    format_func=lambda c: c.key,
-    key="search_column",
-)
-st.caption(f"`{column.key}`: {column.label} on {context.dataset} (bundled table)")
+    st.info(missing_accuracy_note(context.space, context.dataset))
+else:
+    default_column = data.accuracy_column(context.url, context.space, context.dataset, None, None)
+    column = st.selectbox(
+        "Accuracy reported",
+        held,
+        index=held.index(default_column),
+        format_func=lambda c: c.key,
+        key="search_column",
+    )
+    st.caption(f"`{column.key}`: {column.label} on {context.dataset} (bundled table)")
 compare = st.toggle("Compare with a second configuration", True, key="compare")
 
 slots = ["A", "B"] if compare else ["A"]
@@ -148,7 +163,7 @@ for slot, col in zip(slots, st.columns(len(slots)), strict=True):
                 saved = data.save(context.url, context.space, context.dataset, result)
                 st.success(f"saved as search run {saved} (tfnas-db runs)")
 
-if found:
+if found and column is not None:
     picks = pd.concat(
         [
             pd.DataFrame({"accuracy": r.picked_accuracy, "configuration": slot})

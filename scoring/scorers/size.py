@@ -36,8 +36,9 @@ def flops(ctx: ScoringContext) -> float:
 @scorer(
     "degree",
     needs=Need.DATA_FREE,
+    requires="cell_degree",
     citation="Mereu et al., ET-NAS: Efficient near-Training-free NAS, 2023 (Degree)",
 )
 def degree(ctx: ScoringContext) -> float:
     """Number of convolutional edges plus skip edges of the cell (a trainability proxy)."""
-    return float(ctx.space.degree(ctx.arch_str))
+    return float(ctx.space.feature("cell_degree", ctx.arch_str))

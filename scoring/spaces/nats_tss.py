@@ -14,11 +14,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.spaces.base import ArchCost, ArchIdentity, MutationRule, SearchSpaceInfo
 
 SPACE_NAME = "nats-tss"
 N_ARCHS = 15625
@@ -241,29 +243,12 @@ STEM_CHANNELS = 16
 CELLS_PER_STAGE = 5
 
 
-@dataclass(frozen=True)
-class ArchCost:
-    """Size of one network for one input of a dataset, computed without building it.
-
-    ``params_m``: sum of numel of all parameters / 1e6 (NATS-Bench "MB").
-    ``flops_m``: forward FLOPs / 1e6 for one input: conv and linear multiply-adds (plus
-    bias), kernel^2 per output element of every pooling (global pooling included), 2 per
-    BatchNorm element and 1 per ReLU element. This is the rule NASLib's ``flops`` column
-    follows; it differs from NASLib's values by a constant 1 078 FLOPs (0.014 %) whose
-    origin NASLib does not document.
-    ``relu_units``: ReLU input elements for one sample (N_A of the thesis, eq. 13).
-    """
-
-    params_m: float
-    flops_m: float
-    relu_units: int
-
-
 def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
     """Closed-form size of the network :mod:`nats_tss_net` builds (tested against it)."""
     counts = op_counts(arch_str)
     params = 3 * STEM_CHANNELS * 9 + 2 * STEM_CHANNELS
     flops = 3 * STEM_CHANNELS * 9 * image_size**2 + 2 * STEM_CHANNELS * image_size**2
+    macs = 3 * STEM_CHANNELS * 9 * image_size**2  # conv and linear only (NATS-Bench's FLOPs)
     relu = 0
     for stage in range(3):
         width = STEM_CHANNELS * 2**stage
@@ -277,6 +262,7 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
             flops += c_in * side_in**2 + 9 * c_in * elements + 2 * elements  # ReLU, conv, BN
             flops += elements + 9 * width * elements + 2 * elements
             flops += 4 * c_in * side * side + c_in * elements  # 2x2 pool, 1x1 conv
+            macs += 9 * c_in * elements + 9 * width * elements + c_in * elements
             relu += c_in * side_in**2 + elements
         per_conv3 = 9 * width * width + 2 * width
         per_conv1 = width * width + 2 * width
@@ -285,17 +271,68 @@ def arch_cost(arch_str: str, n_classes: int, image_size: int) -> ArchCost:
         flops += CELLS_PER_STAGE * (
             conv_macs + counts.conv * 3 * elements + counts.pool * 9 * elements
         )
+        macs += CELLS_PER_STAGE * conv_macs
         relu += CELLS_PER_STAGE * counts.conv * elements
     width, side = 4 * STEM_CHANNELS, image_size // 4
     params += 2 * width + width * n_classes + n_classes  # last BN, classifier
     flops += 3 * width * side * side  # last BN + ReLU
     flops += width * side * side  # global average pool: kernel side^2 per output
     flops += width * n_classes + n_classes
+    macs += width * n_classes + n_classes
     relu += width * side * side
-    return ArchCost(params_m=params / 1e6, flops_m=flops / 1e6, relu_units=relu)
+    return ArchCost(
+        params_m=params / 1e6, flops_m=flops / 1e6, relu_units=relu, benchmark_flops_m=macs / 1e6
+    )
 
 
 def degree(arch_str: str) -> int:
     """ET-NAS Degree: convolutional edges plus skip edges of the cell."""
     counts = op_counts(arch_str)
     return counts.conv + counts.skip
+
+
+def identities() -> list[ArchIdentity]:
+    """Every architecture with its NASLib key and isomorphism class (numbered in index
+    order of each class's first member)."""
+    classes: dict[str, int] = {}
+    out = []
+    for index, arch in enumerate(index_table()):
+        key = iso_key(arch)
+        out.append(
+            ArchIdentity(
+                index=index,
+                arch_str=arch,
+                naslib_key=str(to_naslib_tuple(arch)),
+                iso_key=key,
+                iso_class=classes.setdefault(key, len(classes)),
+            )
+        )
+    return out
+
+
+def op_count_columns(arch_strs: Sequence[str]) -> dict[str, list[int]]:
+    """``n_<op>``: how many of the cell's six edges carry each op (explorer filters)."""
+    cells = [op_choices(a) for a in arch_strs]
+    return {f"n_{op}": [cell.count(i) for cell in cells] for i, op in enumerate(OPS)}
+
+
+SPACE = SearchSpaceInfo(
+    name=SPACE_NAME,
+    n_archs=N_ARCHS,
+    description="NATS-Bench topology search space (= NAS-Bench-201), C=16, N=5",
+    arch_of_index=arch_of_index,
+    resolve_arch=resolve_arch,
+    cost=arch_cost,
+    choices=op_choices,
+    # any other op on one edge
+    mutation=MutationRule(n_options=len(OPS), steps=tuple(range(1, len(OPS))), cyclic=True),
+    identities=identities,
+    network_builder="tfnas_db.scoring.spaces.nats_tss_net:build_network",
+    drawing="tfnas_db.dashboard.cell:cell_dot",
+    accuracy_hint="tfnas-db db seed (the bundled NATS-Bench TSS table), or tfnas-db import "
+    "nats-bench --path PATH --space tss",
+    feature_columns=op_count_columns,
+    filter_ops=OPS,
+    bundled_results="tfnas_db.scoring.spaces.nats_tss_reference:bundled_results",
+    feature_functions={"cell_degree": degree},
+)
