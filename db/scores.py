@@ -84,8 +84,12 @@ def get_or_create_run(
     return run
 
 
-def stored_arch_ids(session: Session, run_id: int) -> set[int]:
-    return set(session.scalars(select(Score.architecture_id).where(Score.run_id == run_id)))
+def stored_arch_ids(session: Session, run_id: int, among: Sequence[int] | None = None) -> set[int]:
+    """Architectures of the run already stored (``among``: only look at these)."""
+    query = select(Score.architecture_id).where(Score.run_id == run_id)
+    if among is not None:
+        query = query.where(Score.architecture_id.in_(list(among)))
+    return set(session.scalars(query))
 
 
 def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:

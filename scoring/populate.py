@@ -5,11 +5,15 @@ transaction, and rows whose (run, architecture) is already stored are skipped, s
 interrupted job (Ctrl-C, kill -9) leaves no partial architecture and the same command
 resumes where it stopped. Failures and non-finite values are stored with a status and
 the job goes on.
+
+Scale-out: the work comes from ``work.py`` (claims shared by any number of workers on
+PostgreSQL, a single-writer queue on SQLite), is scored in this process or on Ray
+actors (``executors.py``, ``ray_executor.py``), and is written through one
+``Recorder``; ``--shard i/n`` cuts the targets for clusters without a shared store.
 """
 
 from __future__ import annotations
 
-import platform
 import random
 import time
 from collections import Counter
@@ -33,21 +37,24 @@ from tfnas_db.db.models import ScoreStatus
 from tfnas_db.db.scores import (
     architectures_of,
     get_or_create_run,
-    insert_scores,
     mark_finished,
     space_and_dataset_ids,
-    stored_arch_ids,
 )
 from tfnas_db.db.seed import seed_nats_tss
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.engine import ScoringEngine, needs_of, pick_device
+from tfnas_db.scoring.executors import Recorder, run_sequential
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
 from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
 from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.threads import HostWorkers, apply_threads
+from tfnas_db.scoring.work import ClaimedWork, open_work, this_host
 
-COMMIT_EVERY_SECONDS = 1.0
+EXECUTORS = ("local", "ray")
+DEFAULT_CHUNK_SIZE = 8
+DEFAULT_LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,35 @@ class PopulateConfig:
     sample: bool = False  # with limit: a seeded random sample instead of an index prefix
     archs: Sequence[str] | None = None  # explicit indices or arch strings
     device: str | None = None
+    shard: tuple[int, int] | None = None  # (i, n): the i-th of n deterministic parts
+    executor: str = "local"  # local (this process) or ray
+    workers: int = 1  # Ray actors
+    ray_address: str | None = None
+    gpus_per_worker: float | None = None
+    threads: int | None = None  # torch threads (None: this host's share of the cores)
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``i/n`` with 0 <= i < n."""
+    parts = text.split("/")
+    try:
+        i, n = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        i, n = None, None
+    if i is None or n is None or n < 1 or not 0 <= i < n:
+        raise TfnasError(f"--shard must be I/N with 0 <= I < N (e.g. 0/3), got {text!r}")
+    return i, n
+
+
+def shard_of(targets: list[tuple[int, int, str]], shard: tuple[int, int] | None) -> list:
+    """Every n-th target starting at the i-th, in index order: the n shards are disjoint,
+    cover the targets, differ in size by at most one, and need no coordination."""
+    if shard is None:
+        return targets
+    i, n = shard
+    return sorted(targets, key=lambda row: row[1])[i::n]
 
 
 @dataclass
@@ -69,6 +105,8 @@ class PopulateSummary:
     targeted: int = 0
     already_stored: int = 0
     scored: int = 0
+    by_others: int = 0  # pending at start, scored by concurrent workers
+    taken_over: int = 0  # chunks this worker took over from a worker whose lease expired
     seconds: float = 0.0
     statuses: dict[str, Counter[str]] = field(default_factory=dict)
     scorer_seconds: dict[str, float] = field(default_factory=dict)
@@ -80,6 +118,8 @@ class PopulateSummary:
             "targeted": self.targeted,
             "already_stored": self.already_stored,
             "scored": self.scored,
+            "by_other_workers": self.by_others,
+            "chunks_taken_over": self.taken_over,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
             "runs": {
@@ -176,6 +216,16 @@ def populate(
     specs = REGISTRY.resolve(config.scorers)
     if config.batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
+    if config.executor not in EXECUTORS:
+        raise TfnasError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {config.executor!r}"
+        )
+    if config.threads is not None and config.threads < 1:
+        raise TfnasError(f"--threads must be at least 1, got {config.threads}")
+    if config.executor == "ray":
+        from tfnas_db.scoring.ray_executor import import_ray
+
+        import_ray()  # before any work: say how to install it
     needs = needs_of(specs)
     data_source = REAL if config.data_dir is not None else SYNTHETIC
     minibatch = None
@@ -189,8 +239,8 @@ def populate(
     with store.session() as session:
         space_id, dataset_id = space_and_dataset_ids(session, space.name, dataset.name)
         targets = _select_targets(architectures_of(session, space_id), config)
+        targets = shard_of(targets, config.shard)
         runs: dict[str, int] = {}
-        done: dict[str, set[int]] = {}
         for spec in specs:
             run = get_or_create_run(
                 session,
@@ -206,68 +256,94 @@ def populate(
                 torch_version=torch_version if spec.needs.uses_network else None,
             )
             runs[spec.name] = run.id
-            done[spec.name] = stored_arch_ids(session, run.id)
     summary.run_ids = runs
-    runs_on_network = {spec.name: spec.needs.uses_network for spec in specs}
     summary.targeted = len(targets)
-    pending = [
-        (arch_id, index, arch, [s for s in specs if arch_id not in done[s.name]])
-        for arch_id, index, arch in targets
-    ]
-    pending = [item for item in pending if item[3]]
-    summary.already_stored = summary.targeted - len(pending)
-
-    engine = ScoringEngine(space, dataset, config.batch_size, config.seed, device, minibatch)
-    buffer: list[dict[str, Any]] = []
-    host = platform.node() or None
-    last_commit = time.perf_counter()
-
-    def flush() -> None:
-        nonlocal last_commit
-        with store.session() as session:
-            insert_scores(session, buffer)
-        buffer.clear()
-        last_commit = time.perf_counter()
-
+    work = open_work(
+        store,
+        runs,
+        [(arch_id, arch) for arch_id, _index, arch in targets],
+        chunk_size=config.chunk_size,
+        lease_seconds=config.lease_seconds,
+    )
+    pending = len(work.pending_at_start)
+    summary.already_stored = summary.targeted - pending
+    recorder = Recorder(work, runs, {spec.name: spec.needs.uses_network for spec in specs})
+    host_workers = HostWorkers() if needs.uses_network and config.executor == "local" else None
     label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
     try:
         with _progress(show_progress, console) as progress:
-            task = progress.add_task(label, total=len(pending), rate="")
+            task = progress.add_task(label, total=pending, rate="")
             loop_start = time.perf_counter()
-            for n, (arch_id, _index, arch, todo) in enumerate(pending, start=1):
-                outcomes = engine.score(arch, todo)
-                for name, outcome in outcomes.items():
-                    buffer.append(
-                        {
-                            "run_id": runs[name],
-                            "architecture_id": arch_id,
-                            "value": outcome.value,
-                            "seconds": outcome.seconds,
-                            "status": outcome.status,
-                            "error": outcome.error,
-                            "host": host,
-                            "device": device if runs_on_network[name] else "none",
-                        }
-                    )
-                    summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1
-                    summary.scorer_seconds[name] = (
-                        summary.scorer_seconds.get(name, 0.0) + outcome.seconds
-                    )
-                summary.scored += 1
-                if time.perf_counter() - last_commit >= COMMIT_EVERY_SECONDS:
-                    flush()
-                rate = n / max(time.perf_counter() - loop_start, 1e-9)
+            done = [0]
+
+            def advance(n: int) -> None:
+                done[0] += n
+                rate = done[0] / max(time.perf_counter() - loop_start, 1e-9)
                 shown = f"{rate:.1f} arch/s" if rate >= 1 else f"{1 / rate:.2f} s/arch"
-                progress.update(task, advance=1, rate=shown)
-            flush()
-        with store.session() as session:
-            mark_finished(session, runs.values())
+                progress.update(task, advance=n, rate=shown)
+
+            if config.executor == "ray":
+                from tfnas_db.scoring.ray_executor import RaySettings, run_on_ray
+
+                run_on_ray(
+                    work,
+                    recorder,
+                    RaySettings(
+                        config.workers, config.ray_address, config.gpus_per_worker, config.threads
+                    ),
+                    engine_args={
+                        "space": space.name,
+                        "dataset": dataset.name,
+                        "batch_size": config.batch_size,
+                        "seed": config.seed,
+                        "device": device,
+                        "minibatch": minibatch,
+                        "scorers": [spec.name for spec in specs],
+                    },
+                    advance=advance,
+                )
+            else:
+                engine = ScoringEngine(
+                    space, dataset, config.batch_size, config.seed, device, minibatch
+                )
+                run_sequential(
+                    work,
+                    engine,
+                    {spec.name: spec for spec in specs},
+                    recorder,
+                    host=this_host(),
+                    device=device,
+                    advance=advance,
+                    before_chunk=lambda: (
+                        apply_threads(config.threads, host_workers) if needs.uses_network else None
+                    ),
+                )
+        if work.all_done():
+            with store.session() as session:
+                mark_finished(session, runs.values())
         store.refresh_statistics()
     except KeyboardInterrupt:
         summary.interrupted = True
-        summary.scored -= len({row["architecture_id"] for row in buffer})
+    finally:
+        work.close(interrupted=summary.interrupted)
+        if host_workers is not None:
+            host_workers.close()
+    summary.scored = recorder.scored
+    summary.statuses = recorder.statuses
+    summary.scorer_seconds = recorder.scorer_seconds
+    if isinstance(work, ClaimedWork):
+        summary.taken_over = work.taken_over
+        if not summary.interrupted:
+            summary.by_others = pending - summary.scored
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-__all__ = ["PopulateConfig", "PopulateSummary", "ScoreStatus", "ScorerSpec", "populate"]
+__all__ = [
+    "PopulateConfig",
+    "PopulateSummary",
+    "ScoreStatus",
+    "ScorerSpec",
+    "parse_shard",
+    "populate",
+]
