@@ -31,9 +31,22 @@ from tfnas_db.scoring.registry import DEFAULT_SCORERS
 
 
 def _read_archs(path: Path) -> list[str]:
+    if path.is_dir():
+        raise TfnasError(
+            f"--archs {path} is a folder: give a text file with one architecture a line"
+        )
     if not path.is_file():
         raise TfnasError(f"--archs file {path} does not exist")
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TfnasError(
+            f"--archs file {path} is not a text file: list one architecture a line "
+            "(an index, an arch string or a NASLib tuple)"
+        ) from None
+    except OSError as exc:
+        raise TfnasError(f"cannot read --archs file {path}: {exc.strerror or exc}") from None
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     archs = [line for line in lines if line]
     if not archs:
         raise TfnasError(f"--archs file {path} lists no architectures")
@@ -72,7 +85,8 @@ def populate_command(
         typer.Option(help="File listing the architectures to score (indices or arch strings)."),
     ] = None,
     device: Annotated[
-        str | None, typer.Option(help="cpu or cuda (default: cuda if present).")
+        str | None,
+        typer.Option(help="cpu, cuda, cuda:N or mps, checked up front (default: cuda if present)."),
     ] = None,
     shard: Annotated[
         str | None,
@@ -109,6 +123,13 @@ def populate_command(
             "renewal; then another worker takes the chunk over."
         ),
     ] = DEFAULT_LEASE_SECONDS,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors/--no-retry-errors",
+            help="Re-score architectures whose stored score is an error (nan is a result, kept).",
+        ),
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -134,6 +155,7 @@ def populate_command(
         threads=threads,
         chunk_size=chunk_size,
         lease_seconds=lease_seconds,
+        retry_errors=retry_errors,
     )
     if executor != "ray" and (workers != 1 or ray_address or gpus_per_worker is not None):
         raise TfnasError(
@@ -156,9 +178,21 @@ def populate_command(
             f"stored (of {summary.targeted} targeted){taken} in {summary.seconds:.1f} s; "
             f"store: {store.url}"
         )
+        retried, failing = sum(summary.retried.values()), sum(summary.still_failing.values())
+        if retried:
+            console.print(f"stored errors: retried {retried}, still failing {failing}")
+        if summary.kept_errors:
+            console.print(
+                f"stored errors: kept {sum(summary.kept_errors.values())} (--no-retry-errors)"
+            )
         for name, counts in summary.statuses.items():
             per_arch = summary.scorer_seconds[name] / max(1, sum(counts.values()))
             parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            if summary.retried[name]:
+                parts += (
+                    f" (retried {summary.retried[name]}, "
+                    f"still failing {summary.still_failing[name]})"
+                )
             console.print(
                 f"  {name:<12} run {summary.run_ids[name]}: {parts}; {per_arch:.4f} s/arch"
             )

@@ -13,7 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tfnas_db import __version__
-from tfnas_db.db.models import Architecture, Dataset, Score, ScoreRun, SearchSpace
+from tfnas_db.db.models import (
+    Architecture,
+    Dataset,
+    Score,
+    ScoreRun,
+    ScoreStatus,
+    SearchSpace,
+)
 from tfnas_db.errors import TfnasError
 
 
@@ -84,29 +91,49 @@ def get_or_create_run(
     return run
 
 
-def stored_arch_ids(session: Session, run_id: int, among: Sequence[int] | None = None) -> set[int]:
-    """Architectures of the run already stored (``among``: only look at these)."""
-    query = select(Score.architecture_id).where(Score.run_id == run_id)
+def stored_arch_ids(session: Session, run_id: int) -> set[int]:
+    return set(session.scalars(select(Score.architecture_id).where(Score.run_id == run_id)))
+
+
+def stored_arch_states(
+    session: Session, run_id: int, among: Sequence[int] | None = None
+) -> tuple[frozenset[int], frozenset[int]]:
+    """(architectures with a final ok/nan row, architectures with an error row) of a run
+    (``among``: only these architectures, e.g. the chunk a worker just claimed)."""
+    final: set[int] = set()
+    errors: set[int] = set()
+    query = select(Score.architecture_id, Score.status).where(Score.run_id == run_id)
     if among is not None:
         query = query.where(Score.architecture_id.in_(list(among)))
-    return set(session.scalars(query))
+    rows = session.execute(query)
+    for arch_id, status in rows:
+        (errors if status == ScoreStatus.ERROR else final).add(arch_id)
+    return frozenset(final), frozenset(errors)
+
+
+# What a later outcome replaces in a stored error row (the row keeps its id).
+_REPLACED_COLUMNS = ("value", "seconds", "status", "error", "host", "device")
 
 
 def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert score rows, ignoring any (run, architecture) already stored."""
+    """Insert score rows; a (run, architecture) already stored keeps its row unless that
+    row is an ``error``, which the new outcome replaces (a retry), host and device
+    included so the row says what scored it. One statement per batch, so concurrent
+    workers never duplicate a pair and never overwrite an ok or nan result."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt = postgresql.insert(Score).on_conflict_do_nothing(
-            index_elements=["run_id", "architecture_id"]
-        )
+        insert = postgresql.insert(Score)
     elif dialect == "sqlite":
-        stmt = sqlite.insert(Score).on_conflict_do_nothing(
-            index_elements=["run_id", "architecture_id"]
-        )
+        insert = sqlite.insert(Score)
     else:  # pragma: no cover - other backends are not supported
         raise TfnasError(f"unsupported database backend {dialect!r}")
+    stmt = insert.on_conflict_do_update(
+        index_elements=["run_id", "architecture_id"],
+        set_={name: insert.excluded[name] for name in _REPLACED_COLUMNS},
+        where=Score.status == ScoreStatus.ERROR,
+    )
     session.execute(stmt, list(rows))
 
 

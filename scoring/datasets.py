@@ -18,6 +18,9 @@ class DatasetSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     description: str
+    # Images in the training split the minibatch is drawn from: the largest batch that
+    # is a minibatch of this dataset (--batch-size is refused above it, synthetic too).
+    train_images: int
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -36,6 +39,7 @@ DATASETS: dict[str, DatasetSpec] = {
             (125.3 / 255, 123.0 / 255, 113.9 / 255),
             (63.0 / 255, 62.1 / 255, 66.7 / 255),
             "CIFAR-10, 32x32, 10 classes",
+            50_000,
         ),
         DatasetSpec(
             "cifar100",
@@ -45,6 +49,7 @@ DATASETS: dict[str, DatasetSpec] = {
             (129.3 / 255, 124.1 / 255, 112.4 / 255),
             (68.2 / 255, 65.4 / 255, 70.4 / 255),
             "CIFAR-100, 32x32, 100 classes",
+            50_000,
         ),
         DatasetSpec(
             "ImageNet16-120",
@@ -54,6 +59,7 @@ DATASETS: dict[str, DatasetSpec] = {
             (122.68 / 255, 116.66 / 255, 104.01 / 255),
             (63.22 / 255, 61.26 / 255, 65.09 / 255),
             "ImageNet 16x16, the first 120 classes",
+            151_700,
         ),
     )
 }

@@ -35,16 +35,10 @@ def needs_of(specs: list[ScorerSpec]) -> Need:
 
 
 def pick_device(device: str | None) -> str:
-    """``cuda`` when available unless told otherwise; data-free runs never import torch."""
-    import torch
+    """``cuda`` when available unless told otherwise (checked: see scoring/device.py)."""
+    from tfnas_db.scoring.device import resolve_device
 
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        from tfnas_db.errors import TfnasError
-
-        raise TfnasError("--device cuda was asked for but torch sees no CUDA device")
-    return device
+    return resolve_device(device)
 
 
 @dataclass

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfnas_db.scoring.engine import ScoringEngine
+from tfnas_db.db.models import ScoreStatus
+from tfnas_db.db.scores import insert_scores
+from tfnas_db.db.store import Store
+from tfnas_db.scoring.engine import ScoreOutcome, ScoringEngine
+from tfnas_db.scoring.failures import SystematicFailureDetector, Verdict
 from tfnas_db.scoring.registry import ScorerSpec
 from tfnas_db.scoring.work import Chunk, ScoredArch, WorkItem, WorkSource
 
@@ -35,41 +39,83 @@ def score_item(
 
 @dataclass
 class Recorder:
-    """Turns scored architectures into score rows, writes them, counts what was written."""
+    """Turns scored architectures into score rows, writes them, counts what was written.
+
+    Every outcome goes through issue 10's :class:`SystematicFailureDetector` in the order
+    the architectures were scored: rows of a run whose first attempts have all failed
+    alike are held back (and dropped if the failure proves systematic, which raises).
+    """
 
     work: WorkSource
     runs: dict[str, int]
     runs_on_network: dict[str, bool]
+    detector: SystematicFailureDetector = field(default_factory=SystematicFailureDetector)
     scored: int = 0
     statuses: dict[str, Counter[str]] = field(default_factory=dict)
     scorer_seconds: dict[str, float] = field(default_factory=dict)
+    retried: Counter[str] = field(default_factory=Counter)
+    still_failing: Counter[str] = field(default_factory=Counter)
+    _ready: list[dict[str, Any]] = field(default_factory=list)
+    _held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _accepted: int = 0  # architectures accepted since the last write
 
-    def rows(self, scored: list[ScoredArch]) -> list[dict[str, Any]]:
-        return [
-            {
-                "run_id": self.runs[name],
-                "architecture_id": arch.architecture_id,
-                "value": outcome.value,
-                "seconds": outcome.seconds,
-                "status": outcome.status,
-                "error": outcome.error,
-                "host": arch.host,
-                "device": arch.device if self.runs_on_network[name] else "none",
-            }
-            for arch in scored
-            for name, outcome in arch.outcomes.items()
-        ]
+    def _row(self, arch: ScoredArch, name: str, outcome: ScoreOutcome) -> dict[str, Any]:
+        return {
+            "run_id": self.runs[name],
+            "architecture_id": arch.architecture_id,
+            "value": outcome.value,
+            "seconds": outcome.seconds,
+            "status": outcome.status,
+            "error": outcome.error,
+            "host": arch.host,
+            "device": arch.device if self.runs_on_network[name] else "none",
+        }
 
-    def write(self, chunk: Chunk, scored: list[ScoredArch], *, final: bool) -> bool:
-        """Store them (with the chunk's completion if final); False: chunk taken over."""
-        if not self.work.write(chunk, self.rows(scored), final=final):
+    def accept(self, chunk: Chunk, item: WorkItem, arch: ScoredArch) -> None:
+        """Take one scored architecture; raises SystematicFailure (after writing what
+        other runs scored, without completing the chunk) when a run fails alike."""
+        for name, outcome in arch.outcomes.items():
+            failed = outcome.status == ScoreStatus.ERROR
+            row = self._row(arch, name, outcome)
+            verdict = self.detector.observe(name, failed, outcome.error)
+            if verdict is Verdict.WATCHING:
+                self._held.setdefault(name, []).append(row)
+            elif verdict is Verdict.CLEARED:
+                self._ready.extend(self._held.pop(name, []))
+                self._ready.append(row)
+            else:  # systematic: its held error rows are never written
+                self._held.pop(name, None)
+            self.statuses.setdefault(name, Counter())[outcome.status.value] += 1
+            self.scorer_seconds[name] = self.scorer_seconds.get(name, 0.0) + outcome.seconds
+            if name in item.retries:
+                self.retried[name] += 1
+                self.still_failing[name] += int(failed)
+        self._accepted += 1
+        failure = self.detector.failure()
+        if failure is not None:
+            self.write(chunk, final=False)  # what other runs scored is valid
+            raise failure
+
+    def write(self, chunk: Chunk, *, final: bool) -> bool:
+        """Store the accepted rows (with the chunk's completion if final); False: the
+        chunk was taken over by another worker, whose scores count instead."""
+        rows, self._ready = self._ready, []
+        accepted, self._accepted = self._accepted, 0
+        if not self.work.write(chunk, rows, final=final):
             return False
-        for arch in scored:
-            for name, outcome in arch.outcomes.items():
-                self.statuses.setdefault(name, Counter())[outcome.status.value] += 1
-                self.scorer_seconds[name] = self.scorer_seconds.get(name, 0.0) + outcome.seconds
-        self.scored += len(scored)
+        self.scored += accepted
         return True
+
+    def finish(self, store: Store) -> None:
+        """Runs that attempted fewer than the threshold keep their (isolated) errors."""
+        rows = [row for held in self._held.values() for row in held]
+        self._held.clear()
+        if rows:
+            with store.session() as session:
+                insert_scores(session, rows)
+
+    def held_architectures(self) -> int:
+        return len({row["architecture_id"] for rows in self._held.values() for row in rows})
 
 
 def run_sequential(
@@ -92,17 +138,15 @@ def run_sequential(
             time.sleep(POLL_SECONDS)  # chunks held by live workers: one may die
             continue
         before_chunk()
-        buffer: list[ScoredArch] = []
         last_write = time.perf_counter()
         lost = False
         for item in chunk.items:
-            buffer.append(score_item(engine, specs, item, host=host, device=device))
+            recorder.accept(chunk, item, score_item(engine, specs, item, host=host, device=device))
             advance(1)
             if time.perf_counter() - last_write >= COMMIT_EVERY_SECONDS:
-                if not recorder.write(chunk, buffer, final=False):
+                if not recorder.write(chunk, final=False):
                     lost = True
                     break
-                buffer = []
                 last_write = time.perf_counter()
         if not lost:
-            recorder.write(chunk, buffer, final=True)
+            recorder.write(chunk, final=True)

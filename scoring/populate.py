@@ -3,8 +3,10 @@
 Each architecture's scores (one row per requested scorer) are written in the same
 transaction, and rows whose (run, architecture) is already stored are skipped, so an
 interrupted job (Ctrl-C, kill -9) leaves no partial architecture and the same command
-resumes where it stopped. Failures and non-finite values are stored with a status and
-the job goes on.
+resumes where it stopped. Non-finite values are stored as ``nan`` (a result) and
+isolated failures as ``error``, and the job goes on; a later run retries the ``error``
+rows (unless told not to). A failure that hits the first architectures of a run alike
+stops it instead (scoring/failures.py).
 
 Scale-out: the work comes from ``work.py`` (claims shared by any number of workers on
 PostgreSQL, a single-writer queue on SQLite), is scored in this process or on Ray
@@ -14,6 +16,7 @@ actors (``executors.py``, ``ray_executor.py``), and is written through one
 
 from __future__ import annotations
 
+import platform
 import random
 import time
 from collections import Counter
@@ -21,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -43,14 +46,22 @@ from tfnas_db.db.scores import (
 from tfnas_db.db.seed import seed_nats_tss
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.engine import ScoringEngine, needs_of, pick_device
+from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
+from tfnas_db.scoring.device import resolve_device
+from tfnas_db.scoring.engine import ScoringEngine, needs_of
 from tfnas_db.scoring.executors import Recorder, run_sequential
+from tfnas_db.scoring.failures import SystematicFailure
 from tfnas_db.scoring.minibatch import REAL, SYNTHETIC, load_minibatch
 from tfnas_db.scoring.registry import DEFAULT_SCORERS, REGISTRY, ScorerSpec
-from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.spaces import SearchSpaceInfo, get_space
 from tfnas_db.scoring.threads import HostWorkers, apply_threads
-from tfnas_db.scoring.work import ClaimedWork, open_work, this_host
+from tfnas_db.scoring.work import (
+    ClaimedWork,
+    JobSpec,
+    errors_kept,
+    lock_sqlite_store,
+    open_work,
+)
 
 EXECUTORS = ("local", "ray")
 DEFAULT_CHUNK_SIZE = 8
@@ -69,6 +80,7 @@ class PopulateConfig:
     sample: bool = False  # with limit: a seeded random sample instead of an index prefix
     archs: Sequence[str] | None = None  # explicit indices or arch strings
     device: str | None = None
+    retry_errors: bool = True  # re-score stored error rows (nan rows are results, kept)
     shard: tuple[int, int] | None = None  # (i, n): the i-th of n deterministic parts
     executor: str = "local"  # local (this process) or ray
     workers: int = 1  # Ray actors
@@ -112,6 +124,9 @@ class PopulateSummary:
     scorer_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    retried: Counter[str] = field(default_factory=Counter)  # stored errors re-scored, per run
+    still_failing: Counter[str] = field(default_factory=Counter)  # ... that failed again
+    kept_errors: dict[str, int] = field(default_factory=dict)  # --no-retry-errors kept these
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,9 +137,14 @@ class PopulateSummary:
             "chunks_taken_over": self.taken_over,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
+            "retried": sum(self.retried.values()),
+            "still_failing": sum(self.still_failing.values()),
+            "kept_errors": sum(self.kept_errors.values()),
             "runs": {
                 name: {
                     "run_id": self.run_ids[name],
+                    "retried": self.retried.get(name, 0),
+                    "still_failing": self.still_failing.get(name, 0),
                     **{status: int(n) for status, n in self.statuses.get(name, {}).items()},
                     "seconds_per_arch": (
                         self.scorer_seconds.get(name, 0.0)
@@ -147,11 +167,37 @@ def ensure_seeded(store: Store, space: str) -> bool:
     return added
 
 
+def validate_config(
+    config: PopulateConfig,
+) -> tuple[SearchSpaceInfo, DatasetSpec, list[ScorerSpec]]:
+    """Every check of the options that needs neither torch nor the store, so a mistake is
+    one line before any row is written (any executor calls this first)."""
+    space = get_space(config.space)
+    dataset = get_dataset(config.dataset)
+    specs = REGISTRY.resolve(config.scorers)
+    if config.batch_size < 2:
+        raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
+    if config.batch_size > dataset.train_images:
+        raise TfnasError(
+            f"--batch-size {config.batch_size} is larger than {dataset.name}'s "
+            f"{dataset.train_images} training images; a minibatch is a few dozen to a few "
+            "hundred images (the papers use 64-256)"
+        )
+    if config.limit is not None and config.limit < 1:
+        raise TfnasError(f"--limit must be at least 1, got {config.limit}")
+    if config.sample and config.limit is None:
+        raise TfnasError(
+            "--sample draws a seeded random sample of --limit N architectures: give --limit"
+        )
+    if config.archs is not None:
+        for token in config.archs:
+            space.resolve_arch(token)
+    return space, dataset, specs
+
+
 def _select_targets(
     all_archs: list[tuple[int, int, str]], config: PopulateConfig
 ) -> list[tuple[int, int, str]]:
-    if config.limit is not None and config.limit < 1:
-        raise TfnasError(f"--limit must be at least 1, got {config.limit}")
     if config.archs is not None:
         space = get_space(config.space)
         by_index = {index: row for row in all_archs for index in [row[1]]}
@@ -209,13 +255,13 @@ def populate(
     show_progress: bool = True,
     console: Console | None = None,
 ) -> PopulateSummary:
-    """Score the targeted architectures with every requested scorer; see module doc."""
+    """Score the targeted architectures with every requested scorer; see module doc.
+
+    Raises :class:`SystematicFailure` (a :class:`TfnasError`) when a run's first attempts
+    all fail the same way; what other runs scored before that is committed.
+    """
     started = time.perf_counter()
-    space = get_space(config.space)
-    dataset = get_dataset(config.dataset)
-    specs = REGISTRY.resolve(config.scorers)
-    if config.batch_size < 2:
-        raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
+    space, dataset, specs = validate_config(config)
     if config.executor not in EXECUTORS:
         raise TfnasError(
             f"--executor must be one of {', '.join(EXECUTORS)}, got {config.executor!r}"
@@ -226,14 +272,38 @@ def populate(
         from tfnas_db.scoring.ray_executor import import_ray
 
         import_ray()  # before any work: say how to install it
+    if config.chunk_size < 1:
+        raise TfnasError(f"--chunk-size must be at least 1, got {config.chunk_size}")
+    if config.lease_seconds <= 0:
+        raise TfnasError(f"--lease-seconds must be positive, got {config.lease_seconds}")
+    lock = lock_sqlite_store(store)  # a second writer on SQLite stops here, nothing written
+    try:
+        return _populate_locked(
+            store, config, space, dataset, specs, lock, started, show_progress, console
+        )
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _populate_locked(
+    store: Store,
+    config: PopulateConfig,
+    space: SearchSpaceInfo,
+    dataset: DatasetSpec,
+    specs: list[ScorerSpec],
+    lock: IO[str] | None,
+    started: float,
+    show_progress: bool,
+    console: Console | None,
+) -> PopulateSummary:
     needs = needs_of(specs)
     data_source = REAL if config.data_dir is not None else SYNTHETIC
     minibatch = None
     if needs.uses_data:
         minibatch = load_minibatch(dataset, config.batch_size, config.seed, config.data_dir)
-    device = pick_device(config.device) if needs.uses_network else "none"
+    device = resolve_device(config.device) if needs.uses_network else "none"
     torch_version = _torch_version() if needs.uses_network else None
-
     ensure_seeded(store, space.name)
     summary = PopulateSummary()
     with store.session() as session:
@@ -258,15 +328,14 @@ def populate(
             runs[spec.name] = run.id
     summary.run_ids = runs
     summary.targeted = len(targets)
+    job = JobSpec(runs, specs, targets, config.retry_errors)
     work = open_work(
-        store,
-        runs,
-        [(arch_id, arch) for arch_id, _index, arch in targets],
-        chunk_size=config.chunk_size,
-        lease_seconds=config.lease_seconds,
+        store, job, chunk_size=config.chunk_size, lease_seconds=config.lease_seconds, lock=lock
     )
     pending = len(work.pending_at_start)
     summary.already_stored = summary.targeted - pending
+    if not config.retry_errors:
+        summary.kept_errors = errors_kept(store, job)
     recorder = Recorder(work, runs, {spec.name: spec.needs.uses_network for spec in specs})
     host_workers = HostWorkers() if needs.uses_network and config.executor == "local" else None
     label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
@@ -311,13 +380,14 @@ def populate(
                     engine,
                     {spec.name: spec for spec in specs},
                     recorder,
-                    host=this_host(),
+                    host=platform.node() or None,
                     device=device,
                     advance=advance,
                     before_chunk=lambda: (
                         apply_threads(config.threads, host_workers) if needs.uses_network else None
                     ),
                 )
+        recorder.finish(store)
         if work.all_done():
             with store.session() as session:
                 mark_finished(session, runs.values())
@@ -328,9 +398,10 @@ def populate(
         work.close(interrupted=summary.interrupted)
         if host_workers is not None:
             host_workers.close()
-    summary.scored = recorder.scored
+    summary.scored = recorder.scored - (recorder.held_architectures() if summary.interrupted else 0)
     summary.statuses = recorder.statuses
     summary.scorer_seconds = recorder.scorer_seconds
+    summary.retried, summary.still_failing = recorder.retried, recorder.still_failing
     if isinstance(work, ClaimedWork):
         summary.taken_over = work.taken_over
         if not summary.interrupted:
@@ -344,6 +415,8 @@ __all__ = [
     "PopulateSummary",
     "ScoreStatus",
     "ScorerSpec",
+    "SystematicFailure",
     "parse_shard",
     "populate",
+    "validate_config",
 ]

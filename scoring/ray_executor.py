@@ -172,6 +172,8 @@ def _drive(
                 work.requeue(chunk)  # still ours: scored again by a fresh actor
                 idle.append(new_actor())
                 continue
-            recorder.write(chunk, scored, final=True)
+            for item, arch in zip(chunk.items, scored, strict=True):
+                recorder.accept(chunk, item, arch)
+            recorder.write(chunk, final=True)
             advance(len(chunk.items))
             idle.append(actor)

@@ -28,19 +28,25 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from tfnas_db.db import claims
-from tfnas_db.db.scores import insert_scores, stored_arch_ids
+from tfnas_db.db.scores import insert_scores, stored_arch_states
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.engine import ScoreOutcome
+from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
+from tfnas_db.scoring.registry import ScorerSpec
+
+Target = tuple[int, int, str]  # (architecture id, index in the space, arch string)
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One architecture and the requested scorers it still lacks."""
+    """One architecture and the requested scorers it still lacks (by name, so a Ray
+    actor resolves them in its own registry)."""
 
     architecture_id: int
     arch_str: str
     scorers: tuple[str, ...]
+    retries: frozenset[str] = frozenset()  # scorers whose stored error row this replaces
 
 
 @dataclass
@@ -64,22 +70,43 @@ def this_host() -> str | None:
     return platform.node() or None
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What every worker of a job agrees on: the runs, the scorers and the targets."""
+
+    runs: dict[str, int]  # scorer name -> run id
+    specs: Sequence[ScorerSpec]
+    targets: Sequence[Target]  # in index order
+    retry_errors: bool = True
+
+
 def missing_items(
-    store: Store,
-    runs: dict[str, int],
-    targets: Sequence[tuple[int, str]],
+    store: Store, job: JobSpec, targets: Sequence[Target] | None = None
 ) -> list[WorkItem]:
-    """The targets (architecture id, arch string) that lack a score in some run."""
-    ids = [arch_id for arch_id, _ in targets]
+    """The targets that lack a score in some run (or hold an error to retry)."""
+    targets = job.targets if targets is None else targets
+    ids = [arch_id for arch_id, _, _ in targets]
     among = ids if len(ids) <= 1000 else None  # a whole-space job reads each run once
     with store.session() as session:
-        stored = {name: stored_arch_ids(session, run_id, among) for name, run_id in runs.items()}
-    items = []
-    for arch_id, arch in targets:
-        todo = tuple(name for name in runs if arch_id not in stored[name])
-        if todo:
-            items.append(WorkItem(arch_id, arch, todo))
-    return items
+        stored = {
+            name: StoredState(*stored_arch_states(session, run_id, among))
+            for name, run_id in job.runs.items()
+        }
+    pending = pending_archs(targets, job.specs, stored, retry_errors=job.retry_errors)
+    return [
+        WorkItem(p.arch_id, p.arch_str, tuple(spec.name for spec in p.specs), p.retries)
+        for p in pending
+    ]
+
+
+def errors_kept(store: Store, job: JobSpec) -> dict[str, int]:
+    """Per scorer, the stored error rows among the targets (what --no-retry-errors keeps)."""
+    with store.session() as session:
+        stored = {
+            name: StoredState(*stored_arch_states(session, run_id))
+            for name, run_id in job.runs.items()
+        }
+    return {name: n for name, n in kept_errors(job.targets, stored).items() if n}
 
 
 def chunked(values: Sequence[Any], size: int) -> list[list[Any]]:
@@ -110,16 +137,14 @@ class LocalWork:
     """All pending work of a single-writer store, in chunks, under a lock file."""
 
     store: Store
-    runs: dict[str, int]
-    targets: Sequence[tuple[int, str]]
+    job: JobSpec
     chunk_size: int
+    lock: IO[str] | None = None  # from lock_sqlite_store, taken before the runs are made
     pending_at_start: list[WorkItem] = field(default_factory=list)
     _queue: list[Chunk] = field(default_factory=list)
-    _lock: IO[str] | None = None
 
     def __post_init__(self) -> None:
-        self._lock = _lock_sqlite_store(self.store)  # before reading what is pending
-        self.pending_at_start = missing_items(self.store, self.runs, self.targets)
+        self.pending_at_start = missing_items(self.store, self.job)
         self._queue = [Chunk(items) for items in chunked(self.pending_at_start, self.chunk_size)]
 
     def try_claim(self) -> Chunk | None:
@@ -138,12 +163,12 @@ class LocalWork:
         return True
 
     def close(self, *, interrupted: bool) -> None:
-        if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
-            self._lock = None
+        if self.lock is not None:
+            self.lock.close()  # closing the file releases the lock
+            self.lock = None
 
 
-def _lock_sqlite_store(store: Store) -> IO[str] | None:
+def lock_sqlite_store(store: Store) -> IO[str] | None:
     """Hold ``<store>-populate.lock`` for the whole job (released by the OS even on kill -9)."""
     database = store.engine.url.database
     if store.dialect != "sqlite" or not database or database == ":memory:":
@@ -177,15 +202,14 @@ class ClaimedWork:
     """The job's chunks in ``work_claim``, shared by every worker with the same options."""
 
     store: Store
-    runs: dict[str, int]
-    targets: Sequence[tuple[int, str]]  # (architecture id, arch string), in target order
+    job: JobSpec
     chunk_size: int
     lease_seconds: float
     pending_at_start: list[WorkItem] = field(default_factory=list)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     taken_over: int = 0
     lost: int = 0
-    _arch_strs: dict[int, str] = field(default_factory=dict)
+    _targets: dict[int, Target] = field(default_factory=dict)
     _retry: list[Chunk] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _heartbeat: threading.Thread | None = None
@@ -193,17 +217,16 @@ class ClaimedWork:
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0:
             raise TfnasError(f"--lease-seconds must be positive, got {self.lease_seconds}")
-        self._arch_strs = dict(self.targets)
-        ids = [arch_id for arch_id, _ in self.targets]
-        self.key = claims.job_key(list(self.runs.values()), ids, self.chunk_size)
+        self._targets = {target[0]: target for target in self.job.targets}
+        ids = list(self._targets)
+        run_ids = list(self.job.runs.values())
+        self.key = claims.job_key(run_ids, ids, self.chunk_size)
         with self.store.session() as session:
             started = claims.server_now(session)
-        self.pending_at_start = missing_items(self.store, self.runs, self.targets)
+        self.pending_at_start = missing_items(self.store, self.job)
         pending_ids = {item.architecture_id for item in self.pending_at_start}
         with self.store.session() as session:
-            claims.ensure_chunks(
-                session, self.key, list(self.runs.values()), chunked(ids, self.chunk_size)
-            )
+            claims.ensure_chunks(session, self.key, run_ids, chunked(ids, self.chunk_size))
         with self.store.session() as session:
             finished = claims.done_chunks(session, self.key)
             to_reopen = [
@@ -239,8 +262,8 @@ class ClaimedWork:
             if claim is None:
                 return None
             self.taken_over += claim.taken_over
-            targets = [(i, self._arch_strs[i]) for i in claim.architecture_ids]
-            items = missing_items(self.store, self.runs, targets)
+            targets = [self._targets[i] for i in claim.architecture_ids]
+            items = missing_items(self.store, self.job, targets)
             chunk = Chunk(items, claim.id, claim.taken_over)
             if items:
                 return chunk
@@ -274,15 +297,14 @@ class ClaimedWork:
 
 def open_work(
     store: Store,
-    runs: dict[str, int],
-    targets: Sequence[tuple[int, str]],
+    job: JobSpec,
     *,
     chunk_size: int,
     lease_seconds: float,
+    lock: IO[str] | None = None,
 ) -> LocalWork | ClaimedWork:
-    """Claims on PostgreSQL (any number of workers); the single-writer queue elsewhere."""
-    if chunk_size < 1:
-        raise TfnasError(f"--chunk-size must be at least 1, got {chunk_size}")
+    """Claims on PostgreSQL (any number of workers); the single-writer queue elsewhere
+    (``lock``: what :func:`lock_sqlite_store` returned)."""
     if store.dialect == "postgresql":
-        return ClaimedWork(store, runs, targets, chunk_size, lease_seconds)
-    return LocalWork(store, runs, targets, chunk_size)
+        return ClaimedWork(store, job, chunk_size, lease_seconds)
+    return LocalWork(store, job, chunk_size, lock)
