@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -357,6 +358,57 @@ def test_ray_executor_scores_bit_identical_to_the_sequential_path(
     assert summary.scored == 5
     sequential, on_ray = _rows(urls[0], 304), _rows(urls[1], 304)
     assert len(on_ray) == 15 and on_ray == sequential  # floats compared exactly
+
+
+def _kill_a_scoring_actor(killed: list[int], stop: threading.Event) -> None:
+    """kill -9 the first Ray actor process seen scoring a chunk (its title names the task)."""
+    while not stop.is_set():
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                title = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"ray::ScoringActor.score" in title:
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+                return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_ray_actor_killed_mid_run_loses_nothing(
+    tmp_path: Path, seeded_sqlite_template: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    shutil.copy(seeded_sqlite_template, tmp_path / "ray.db")
+    url = f"sqlite:///{tmp_path / 'ray.db'}"
+    config = PopulateConfig(
+        scorers="naswot",
+        limit=6,
+        batch_size=16,
+        seed=306,
+        threads=1,
+        executor="ray",
+        workers=2,
+        chunk_size=1,
+    )
+    killed: list[int] = []
+    stop = threading.Event()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    killer = threading.Thread(target=_kill_a_scoring_actor, args=(killed, stop))
+    killer.start()
+    try:
+        summary = populate(open_store(url), config, show_progress=False)
+    finally:
+        stop.set()
+        killer.join()
+        ray.shutdown()
+    assert len(killed) == 1  # one actor died mid-chunk
+    assert summary.scored == 6
+    rows = _rows(url, 306)
+    assert len(rows) == 6 and len({row[:2] for row in rows}) == 6
 
 
 def test_without_ray_the_executor_says_how_to_install_it(
