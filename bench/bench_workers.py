@@ -1,7 +1,8 @@
 """Populate throughput with 1 vs N concurrent workers on one PostgreSQL store.
 
 Usage: python bench/bench_workers.py [--pg postgresql://postgres@127.0.0.1:5432/test]
-       [--archs 40] [--workers 1,2] [--batch 128] [--scorers naswot] [--out FILE]
+       [--archs 40] [--workers 1,2] [--batch 128] [--scorers naswot] [--chunk-size 2]
+       [--out FILE]
 
 Creates a throw-away database on the server, migrates and seeds it, then for each worker
 count W starts W ``tfnas-db populate`` processes at the same moment on the same options
@@ -31,7 +32,9 @@ from tfnas_db.db.store import Store, make_engine, resolve_url, upgrade_schema
 from tfnas_db.scoring.populate import ensure_seeded
 
 
-def run_workers(url: str, workers: int, archs: int, batch: int, scorers: str, seed: int) -> dict:
+def run_workers(
+    url: str, workers: int, archs: int, batch: int, scorers: str, seed: int, chunk: int
+) -> dict:
     cmd = [
         sys.executable,
         "-c",
@@ -47,6 +50,8 @@ def run_workers(url: str, workers: int, archs: int, batch: int, scorers: str, se
         scorers,
         "--seed",
         str(seed),
+        "--chunk-size",
+        str(chunk),
         "--quiet",
         "--format",
         "json",
@@ -73,6 +78,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--scorers", default="naswot")
+    parser.add_argument("--chunk-size", type=int, default=2)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
@@ -88,7 +94,9 @@ def main() -> None:
         engine.dispose()
         load_before = os.getloadavg()
         results = [
-            run_workers(url, int(w), args.archs, args.batch, args.scorers, seed=1000 + int(w))
+            run_workers(
+                url, int(w), args.archs, args.batch, args.scorers, 1000 + int(w), args.chunk_size
+            )
             for w in args.workers.split(",")
         ]
         load_after = os.getloadavg()
@@ -111,6 +119,7 @@ def main() -> None:
         "archs": args.archs,
         "batch": args.batch,
         "scorers": args.scorers,
+        "chunk_size": args.chunk_size,
         "load_average_before": load_before,
         "load_average_after": load_after,
         "results": results,

@@ -334,29 +334,38 @@ def test_ray_actors_ask_for_gpus_only_on_cuda() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_ray_executor_scores_bit_identical_to_the_sequential_path(
-    tmp_path: Path, seeded_sqlite_template: Path
+    backend: str, tmp_path: Path, seeded_sqlite_template: Path, request: pytest.FixtureRequest
 ) -> None:
+    """The driver writes what the actors computed through the sequential path's code: on
+    SQLite (no claims) and on PostgreSQL (the driver claims) the stored floats are the
+    sequential ones, bit for bit."""
     ray = pytest.importorskip("ray")
-    urls = []
-    for name in ("sequential.db", "ray.db"):
-        shutil.copy(seeded_sqlite_template, tmp_path / name)
-        urls.append(f"sqlite:///{tmp_path / name}")
+    shutil.copy(seeded_sqlite_template, tmp_path / "sequential.db")
+    sequential_url = f"sqlite:///{tmp_path / 'sequential.db'}"
+    if backend == "sqlite":
+        shutil.copy(seeded_sqlite_template, tmp_path / "ray.db")
+        ray_url = f"sqlite:///{tmp_path / 'ray.db'}"
+    else:
+        ray_url = request.getfixturevalue("seeded_pg_url")
     config = PopulateConfig(
         scorers="naswot,synflow,params", limit=5, batch_size=16, seed=304, threads=1
     )
-    populate(open_store(urls[0]), config, show_progress=False)
+    populate(open_store(sequential_url), config, show_progress=False)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         summary = populate(
-            open_store(urls[1]),
+            open_store(ray_url),
             PopulateConfig(**{**config.__dict__, "executor": "ray", "workers": 2, "chunk_size": 2}),
             show_progress=False,
         )
     finally:
         ray.shutdown()
     assert summary.scored == 5
-    sequential, on_ray = _rows(urls[0], 304), _rows(urls[1], 304)
+    sequential, on_ray = _rows(sequential_url, 304), _rows(ray_url, 304)
     assert len(on_ray) == 15 and on_ray == sequential  # floats compared exactly
 
 
