@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -103,15 +105,24 @@ def export_command(
     from tfnas_db.db.tables import wide_table
 
     data = get_dataset(dataset)
+    if fmt == ExportFormat.parquet and out is None:
+        raise TfnasError("--format parquet writes a binary file: give --out FILE")
+    if out is not None:
+        check_out_path(out)
     store = open_store(db)
     with store.session() as session:
-        table, _ = wide_table(
+        table, runs = wide_table(
             session, space, data.name, _scorer_list(scorers), only_scored=not all_archs
         )
+    if not runs and not all_archs:
+        raise TfnasError(
+            f"no stored scores on {data.name} ({space}); run: tfnas-db populate --dataset "
+            f"{data.name} (or export --all-archs for the benchmark columns alone)"
+        )
     if fmt == ExportFormat.parquet:
-        if out is None:
-            raise TfnasError("--format parquet writes a binary file: give --out FILE")
-        table.to_parquet(out, index=False)
+        assert out is not None
+        with _written_whole(out) as part:
+            table.to_parquet(part, index=False)
     elif fmt == ExportFormat.json:
         text = table.to_json(orient="records", indent=1)
         _write_text(text + "\n", out)
@@ -121,8 +132,32 @@ def export_command(
         console.print(f"wrote {len(table)} architectures x {len(table.columns)} columns to {out}")
 
 
+def check_out_path(out: Path) -> None:
+    """--out must name a file in an existing folder: checked before the store is read."""
+    if out.is_dir():
+        raise TfnasError(
+            f"--out {out} is a folder: give a file name, e.g. --out {out / 'scores.csv'}"
+        )
+    if not out.parent.is_dir():
+        raise TfnasError(f"--out {out}: folder {out.parent} does not exist; create it first")
+
+
+@contextmanager
+def _written_whole(out: Path) -> Iterator[Path]:
+    """Write beside ``out`` and rename into place, so a failed export leaves no half file."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        yield part
+        part.replace(out)
+    except OSError as exc:
+        raise TfnasError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+    finally:
+        part.unlink(missing_ok=True)
+
+
 def _write_text(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
-    else:
-        out.write_text(text)
+        return
+    with _written_whole(out) as part:
+        part.write_text(text)

@@ -23,6 +23,7 @@ from tfnas_db.cli.reproduce_cmd import reproduce_command
 from tfnas_db.cli.runs_cmd import runs_command
 from tfnas_db.cli.scorers_cmd import scorers_command
 from tfnas_db.cli.search_cmd import search_command
+from tfnas_db.db.store import operational_message
 from tfnas_db.errors import TfnasError
 
 app = typer.Typer(
@@ -59,6 +60,35 @@ def root(
     """tfnas-db."""
 
 
+def _typer_click(name: str) -> tuple[type[BaseException], ...]:
+    """typer >= 0.20 ships its own copy of click (``typer._click``) whose exceptions are
+    not click's: a usage error must be caught in both forms, or it reads "unexpected"."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older typer: click's own classes are the only ones
+        return ()
+    found = getattr(exceptions, name, None)
+    return (found,) if isinstance(found, type) else ()
+
+
+USAGE_ERRORS = (click.ClickException, *_typer_click("ClickException"))
+EXITS = (click.exceptions.Exit, typer.Exit)
+ABORTS = (click.exceptions.Abort, typer.Abort)
+
+
+def _usage_message(exc: BaseException) -> str:
+    """click's message, minus the validator's "Value error, " prefix."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    return str(message).replace(": Value error, ", ": ")
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    target = exc.filename if exc.filename is not None else None
+    return f"{reason}: {target}" if target else reason
+
+
 def _fail(message: str, code: int = 2) -> None:
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     print(f"error: {first}", file=sys.stderr)
@@ -69,20 +99,29 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="tfnas-db", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except EXITS as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except ABORTS:
         _fail("interrupted", 130)
-    except click.ClickException as exc:
-        _fail(exc.format_message())
+    except USAGE_ERRORS as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is the message
+            message = _usage_message(exc).strip()
+            if message:
+                print(message)
+            sys.exit(2)
+        _fail(_usage_message(exc))
     except TfnasError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except OperationalError as exc:
-        _fail(f"database error: {exc.orig or exc}")
+        _fail(operational_message(exc))
     except SQLAlchemyError as exc:
         _fail(f"database error: {exc}")
+    except OSError as exc:  # a full disk, a permission: the environment, not a bug
+        _fail(_os_message(exc))
+    except MemoryError:
+        _fail("out of memory: try a smaller --batch-size or --limit")
     except Exception as exc:
         if os.environ.get("TFNAS_DEBUG"):
             raise

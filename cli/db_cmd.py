@@ -11,11 +11,12 @@ import typer
 from tfnas_db.cli.output import DbOption, console, print_table
 from tfnas_db.db.merge import DEFAULT_RTOL, merge_into
 from tfnas_db.db.store import (
+    check_store_file,
     current_revision,
-    head_revision,
     make_engine,
     open_store,
     resolve_url,
+    schema_state,
     show_url,
     upgrade_schema,
 )
@@ -38,13 +39,17 @@ def upgrade(db: DbOption = None) -> None:
 
 @app.command("status")
 def status(db: DbOption = None) -> None:
-    """Show the store's schema revision and the one this tfnas-db needs."""
-    engine = make_engine(resolve_url(db))
-    current, head = current_revision(engine), head_revision(engine)
-    state = "up to date" if current == head else "needs: tfnas-db db upgrade"
-    console.print(f"{show_url(engine.url)}: revision {current or '(none)'}, head {head} ({state})")
-    if current != head:
-        return
+    """Show the store's schema revision and what it holds; exits 2 with the reason (and
+    what to run) when the store is not usable as is: missing, behind, or unknown."""
+    url = resolve_url(db)
+    check_store_file(url)  # never create an empty file by looking
+    engine = make_engine(url)
+    state = schema_state(engine)
+    if state.problem is not None:
+        raise TfnasError(state.problem)
+    console.print(
+        f"{show_url(engine.url)}: revision {state.current}, head {state.head} (up to date)"
+    )
     from tfnas_db.db.coverage import store_overview
     from tfnas_db.scoring.registry import DEFAULT_SCORERS
 

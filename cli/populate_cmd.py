@@ -28,9 +28,10 @@ from tfnas_db.scoring.populate import (
     populate,
 )
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
+from tfnas_db.scoring.spaces import get_space
 
 
-def _read_archs(path: Path) -> list[str]:
+def _read_archs(path: Path, space: str) -> list[str]:
     if path.is_dir():
         raise TfnasError(
             f"--archs {path} is a folder: give a text file with one architecture a line"
@@ -46,8 +47,16 @@ def _read_archs(path: Path) -> list[str]:
         ) from None
     except OSError as exc:
         raise TfnasError(f"cannot read --archs file {path}: {exc.strerror or exc}") from None
-    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    archs = [line for line in lines if line]
+    archs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        token = line.split("#", 1)[0].strip()
+        if not token:
+            continue
+        try:
+            get_space(space).resolve_arch(token)
+        except TfnasError as exc:
+            raise TfnasError(f"--archs file {path}, line {number}: {exc}") from None
+        archs.append(token)
     if not archs:
         raise TfnasError(f"--archs file {path} lists no architectures")
     return archs
@@ -145,7 +154,7 @@ def populate_command(
         data_dir=folder,
         limit=limit,
         sample=sample,
-        archs=_read_archs(archs) if archs else None,
+        archs=_read_archs(archs, space) if archs else None,
         device=device,
         shard=parse_shard(shard) if shard is not None else None,
         executor=executor,

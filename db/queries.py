@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from tfnas_db.db.integrity import naming_damaged_values
 from tfnas_db.db.models import (
     ArchCost,
     Architecture,
@@ -292,19 +293,20 @@ def load_score_table(
     def floats(values: tuple[object, ...]) -> np.ndarray:
         return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
 
-    return ScoreTable(
-        runs=runs,
-        column=column,
-        arch_index=np.asarray(cols[0], dtype=np.int64),
-        arch_str=np.asarray(cols[1], dtype=object),
-        params_m=floats(cols[2]),
-        flops_m=floats(cols[3]),
-        accuracy=floats(cols[4]),
-        val_acc_12ep=floats(cols[5]),
-        train_seconds_200ep=floats(cols[6]),
-        scores={name: floats(cols[7 + 2 * i]) for i, name in enumerate(names)},
-        seconds={name: floats(cols[8 + 2 * i]) for i, name in enumerate(names)},
-    )
+    with naming_damaged_values(session):
+        return ScoreTable(
+            runs=runs,
+            column=column,
+            arch_index=np.asarray(cols[0], dtype=np.int64),
+            arch_str=np.asarray(cols[1], dtype=object),
+            params_m=floats(cols[2]),
+            flops_m=floats(cols[3]),
+            accuracy=floats(cols[4]),
+            val_acc_12ep=floats(cols[5]),
+            train_seconds_200ep=floats(cols[6]),
+            scores={name: floats(cols[7 + 2 * i]) for i, name in enumerate(names)},
+            seconds={name: floats(cols[8 + 2 * i]) for i, name in enumerate(names)},
+        )
 
 
 def best_accuracy(session: Session, space: str, dataset: str, column: AccuracyColumn) -> float:
@@ -320,7 +322,8 @@ def best_accuracy(session: Session, space: str, dataset: str, column: AccuracyCo
             BenchmarkResult.epochs == column.epochs,
         )
     )
-    return float("nan") if value is None else float(value)
+    with naming_damaged_values(session):
+        return float("nan") if value is None else float(value)
 
 
 def run_workers(session: Session) -> dict[int, tuple[Counter[str], Counter[str]]]:

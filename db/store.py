@@ -31,6 +31,10 @@ DEFAULT_FILE = "tfnas.db"
 # without importing alembic (a fifth of a query's start-up); a test keeps it equal to
 # alembic's head.
 SCHEMA_HEAD = "0004"
+# The backends tfnas-db ships drivers and migrations for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# How long a SQLite command waits for another writer's lock before saying it is locked.
+SQLITE_BUSY_SECONDS = 30.0
 
 
 def resolve_url(db: str | None = None) -> URL:
@@ -54,15 +58,50 @@ def show_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def check_backend(url: URL) -> None:
+    """Refuse a URL of a database tfnas-db cannot store into (MySQL, Oracle, a typo) by
+    its scheme, before SQLAlchemy looks for a driver that is not installed."""
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise TfnasError(
+            f"unsupported database URL {show_url(url)!r}: tfnas-db stores live in SQLite "
+            "(sqlite:///FILE or a file path) or PostgreSQL (postgresql://USER@HOST:PORT/DB), "
+            f"not {backend}"
+        )
+
+
+def locked_message(url: URL) -> str:
+    return (
+        f"the SQLite store {url.database} is locked by another writer (a populate, or a "
+        f"tool holding a transaction open) and stayed locked for {SQLITE_BUSY_SECONDS:g} s: "
+        "wait for it to finish or stop it, then run the command again"
+    )
+
+
+def operational_message(exc: OperationalError, url: URL | None = None) -> str:
+    """One line for a database error: a locked SQLite file says so and what to do."""
+    first = _first_line(exc)
+    if "database is locked" in first or "database table is locked" in first:
+        if url is not None:
+            return locked_message(url)
+        return (
+            "the SQLite store is locked by another writer (a populate, or a tool holding a "
+            "transaction open): wait for it to finish or stop it, then run the command again"
+        )
+    where = f" {show_url(url)}" if url is not None else ""
+    return f"cannot connect to the store{where}: {first}"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 def make_engine(url: URL) -> Engine:
+    check_backend(url)
     try:
         if url.get_backend_name() == "sqlite":
             database = url.database
@@ -72,7 +111,7 @@ def make_engine(url: URL) -> Engine:
                     raise TfnasError(
                         f"cannot open SQLite store {database}: folder {parent} does not exist"
                     )
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return create_engine(url, pool_pre_ping=True)
@@ -81,7 +120,12 @@ def make_engine(url: URL) -> Engine:
             f"unsupported database URL {show_url(url)!r}: use sqlite:///FILE or "
             "postgresql://USER@HOST:PORT/DB"
         ) from None
-    except (ArgumentError, ModuleNotFoundError) as exc:
+    except ModuleNotFoundError as exc:
+        raise TfnasError(
+            f"cannot use database URL {show_url(url)!r}: its driver {exc.name} is not "
+            "installed; plain postgresql:// uses psycopg, which tfnas-db installs"
+        ) from None
+    except ArgumentError as exc:
         raise TfnasError(f"cannot use database URL {show_url(url)!r}: {exc}") from None
 
 
@@ -132,16 +176,75 @@ def current_revision(engine: Engine) -> str | None:
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
-        raise TfnasError(
-            f"cannot connect to the store {show_url(engine.url)}: {_first_line(exc)}"
-        ) from None
+        raise TfnasError(operational_message(exc, engine.url)) from None
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a store's schema stands against this tfnas-db, with the one line to show.
+
+    ``problem`` is None when the store is usable as is; otherwise it is the message every
+    command gives (``db status``, ``db upgrade`` where it cannot help, and the queries).
+    """
+
+    where: str
+    current: str | None
+    head: str
+    problem: str | None
+    upgradable: bool  # db upgrade can fix the problem (empty, or behind)
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Compare the store's revision with this tfnas-db's migrations (see SchemaState)."""
+    current = current_revision(engine)
+    where = show_url(engine.url)
+    if current == SCHEMA_HEAD:
+        return SchemaState(where, current, SCHEMA_HEAD, None, False)
+    from alembic.script import ScriptDirectory
+
+    head = head_revision(engine)
+    fix = f"run: tfnas-db db upgrade --db '{where}'"
+    if current is None:
+        tables = inspect(engine).get_table_names()
+        what = "is empty" if not tables else "has no tfnas-db schema"
+        return SchemaState(where, None, head, f"the store {where} {what}; {fix}", True)
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        return SchemaState(
+            where,
+            current,
+            head,
+            f"the store {where} is at schema revision {current}, which this tfnas-db "
+            f"(newest revision {head}) does not know: a newer tfnas-db made it (upgrade "
+            "tfnas-db) or its alembic_version table was changed by hand",
+            False,
+        )
+    return SchemaState(
+        where,
+        current,
+        head,
+        f"the store {where} is at schema revision {current} but this tfnas-db needs {head}; {fix}",
+        True,
+    )
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Apply migrations up to ``revision``; returns (revision before, revision after)."""
+    """Apply migrations up to ``revision``; returns (revision before, revision after).
+
+    A store at a revision this tfnas-db does not know is refused with the same line the
+    other commands give (alembic would say "Can't locate revision").
+    """
     from alembic import command
 
-    before = current_revision(engine)
+    state = schema_state(engine)
+    if state.problem is not None and not state.upgradable:
+        raise TfnasError(state.problem)
+    before = state.current
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -151,28 +254,20 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
 
 def check_schema(engine: Engine) -> None:
     """Raise a one-line, actionable error unless the store is at the head revision."""
-    current = current_revision(engine)
-    if current == SCHEMA_HEAD:
-        return
-    from alembic.script import ScriptDirectory
+    state = schema_state(engine)
+    if state.problem is not None:
+        raise TfnasError(state.problem)
 
-    head = head_revision(engine)
-    where = show_url(engine.url)
-    fix = f"run: tfnas-db db upgrade --db '{where}'"
-    if current is None:
-        tables = inspect(engine).get_table_names()
-        what = "is empty" if not tables else "has no tfnas-db schema"
-        raise TfnasError(f"the store {where} {what}; {fix}")
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    known = {rev.revision for rev in script.walk_revisions()}
-    if current not in known:
+
+def check_store_file(url: URL) -> None:
+    """A SQLite store named by a path that does not exist is a one-line error (and no
+    empty file is created by connecting to it)."""
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
         raise TfnasError(
-            f"the store {where} is at schema revision {current}, newer than this tfnas-db "
-            f"knows (head {head}); upgrade tfnas-db"
+            f"no store at {file}; create one: tfnas-db db upgrade --db {file} && "
+            f"tfnas-db populate --db {file}"
         )
-    raise TfnasError(
-        f"the store {where} is at schema revision {current} but this tfnas-db needs {head}; {fix}"
-    )
 
 
 @dataclass
@@ -218,12 +313,9 @@ def open_store(db: str | None = None, *, check: bool = True) -> Store:
     """The store at ``db``; with ``check``, a missing SQLite file or an out-of-date schema
     is a one-line error naming the command to run (never an empty file left behind)."""
     url = resolve_url(db)
-    file = url.database if url.get_backend_name() == "sqlite" else None
-    if check and file not in (None, ":memory:") and not Path(str(file)).exists():
-        raise TfnasError(
-            f"no store at {file}; create one: tfnas-db db upgrade --db {file} && "
-            f"tfnas-db populate --db {file}"
-        )
+    check_backend(url)
+    if check:
+        check_store_file(url)
     engine = make_engine(url)
     if check:
         check_schema(engine)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from tfnas_db.db.integrity import naming_damaged_values
 from tfnas_db.db.models import ArchCost, Architecture, BenchmarkResult, Score, ScoreStatus
 from tfnas_db.db.queries import AccuracyColumn, RunInfo, list_runs, pick_run
 from tfnas_db.db.scores import space_and_dataset_ids
@@ -133,8 +134,16 @@ def wide_table(
     ]
     table = frame(session, query, columns)
     stored = [f"{name}_stored" for name in runs]
-    for name in [*[c for c, _, _ in benchmark_columns], *runs, *[f"{n}_seconds" for n in runs]]:
-        table[name] = table[name].astype(float)
+    numeric = [
+        "params_m",
+        "flops_m",
+        *[c for c, _, _ in benchmark_columns],
+        *runs,
+        *[f"{n}_seconds" for n in runs],
+    ]
+    with naming_damaged_values(session):
+        for name in numeric:
+            table[name] = table[name].astype(float)
     if only_scored and runs:
         table = table[table[stored].astype(bool).any(axis=1)]
     return table.drop(columns=stored).reset_index(drop=True), runs

@@ -7,11 +7,25 @@ run that looks finished; refusing it up front costs one tiny allocation.
 
 from __future__ import annotations
 
+import re
+
 from tfnas_db.errors import TfnasError
 
 # Device types a network can be scored on; others torch parses (meta, xla, ...) either
 # compute nothing or need a backend tfnas-db does not set up.
 SCORING_DEVICE_TYPES = ("cpu", "cuda", "xpu", "mps")
+
+
+_DEVICE_SYNTAX = re.compile(rf"^(auto|({'|'.join(SCORING_DEVICE_TYPES)})(:\d+)?)$")
+
+
+def check_device_syntax(device: str | None) -> None:
+    """The part of the device check that needs no torch: runs whose scorers build no
+    network (and so never import torch) still refuse a device that cannot exist."""
+    if device is not None and not _DEVICE_SYNTAX.match(device.strip()):
+        raise TfnasError(
+            f"--device {device!r} is not a device tfnas-db scores on: use cpu, cuda, cuda:N or mps"
+        )
 
 
 def available_devices() -> list[str]:

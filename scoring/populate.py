@@ -47,7 +47,7 @@ from tfnas_db.db.seed import seed_nats_tss
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
-from tfnas_db.scoring.device import resolve_device
+from tfnas_db.scoring.device import check_device_syntax, resolve_device
 from tfnas_db.scoring.engine import ScoringEngine, needs_of
 from tfnas_db.scoring.executors import Recorder, run_sequential
 from tfnas_db.scoring.failures import SystematicFailure
@@ -175,6 +175,7 @@ def validate_config(
     space = get_space(config.space)
     dataset = get_dataset(config.dataset)
     specs = REGISTRY.resolve(config.scorers)
+    check_device_syntax(config.device)
     if config.batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
     if config.batch_size > dataset.train_images:

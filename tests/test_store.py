@@ -49,8 +49,11 @@ def test_a_store_from_a_newer_tfnas_db_is_refused(empty_url: str) -> None:
     upgrade_schema(engine)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(TfnasError, match="newer than this tfnas-db"):
+    with pytest.raises(TfnasError, match="does not know: a newer tfnas-db made it") as refused:
         check_schema(engine)
+    with pytest.raises(TfnasError) as not_upgraded:  # not alembic's "Can't locate revision"
+        upgrade_schema(engine)
+    assert str(not_upgraded.value) == str(refused.value)
     engine.dispose()
 
 
