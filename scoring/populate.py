@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -58,6 +58,7 @@ from tfnas_db.scoring.threads import HostWorkers, apply_threads
 from tfnas_db.scoring.work import (
     ClaimedWork,
     JobSpec,
+    StoreLock,
     errors_kept,
     lock_sqlite_store,
     open_work,
@@ -293,7 +294,7 @@ def _populate_locked(
     space: SearchSpaceInfo,
     dataset: DatasetSpec,
     specs: list[ScorerSpec],
-    lock: IO[str] | None,
+    lock: StoreLock | None,
     started: float,
     show_progress: bool,
     console: Console | None,

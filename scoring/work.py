@@ -139,7 +139,7 @@ class LocalWork:
     store: Store
     job: JobSpec
     chunk_size: int
-    lock: IO[str] | None = None  # from lock_sqlite_store, taken before the runs are made
+    lock: StoreLock | None = None  # from lock_sqlite_store, taken before the runs are made
     pending_at_start: list[WorkItem] = field(default_factory=list)
     _queue: list[Chunk] = field(default_factory=list)
 
@@ -164,12 +164,31 @@ class LocalWork:
 
     def close(self, *, interrupted: bool) -> None:
         if self.lock is not None:
-            self.lock.close()  # closing the file releases the lock
+            self.lock.close()
             self.lock = None
 
 
-def lock_sqlite_store(store: Store) -> IO[str] | None:
-    """Hold ``<store>-populate.lock`` for the whole job (released by the OS even on kill -9)."""
+@dataclass
+class StoreLock:
+    """The lock file a populate holds on a SQLite store; removed when released, so a
+    finished (or refused) populate leaves no file behind."""
+
+    path: Path
+    handle: IO[str]
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.path.unlink(missing_ok=True)  # while still locked: see lock_sqlite_store
+            self.handle.close()
+
+
+def lock_sqlite_store(store: Store) -> StoreLock | None:
+    """Hold ``<store>-populate.lock`` for the whole job (released by the OS even on kill -9).
+
+    The holder removes the file before unlocking it, so a process that opened the old
+    file meanwhile may lock a file no longer in the folder: it checks that the file it
+    locked is the one at the path, and tries again otherwise.
+    """
     database = store.engine.url.database
     if store.dialect != "sqlite" or not database or database == ":memory:":
         return None
@@ -178,23 +197,31 @@ def lock_sqlite_store(store: Store) -> IO[str] | None:
     except ImportError:  # pragma: no cover - Windows: SQLite's own locking only
         return None
     path = Path(f"{database}-populate.lock")
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
+    while True:
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise TfnasError(
+                f"another tfnas-db populate ({owner}) is writing to the SQLite store "
+                f"{database}; SQLite takes one writer at a time: wait for it to finish, or "
+                "use a PostgreSQL store (--db postgresql://...) for parallel workers"
+            ) from None
+        try:
+            current = path.stat().st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(handle.fileno()).st_ino:
+            break
         handle.close()
-        raise TfnasError(
-            f"another tfnas-db populate ({owner}) is writing to the SQLite store {database}; "
-            "SQLite takes one writer at a time: wait for it to finish, or use a PostgreSQL "
-            "store (--db postgresql://...) for parallel workers"
-        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()} on {this_host() or 'this host'}\n")
     handle.flush()
-    return handle
+    return StoreLock(path, handle)
 
 
 @dataclass
@@ -301,7 +328,7 @@ def open_work(
     *,
     chunk_size: int,
     lease_seconds: float,
-    lock: IO[str] | None = None,
+    lock: StoreLock | None = None,
 ) -> LocalWork | ClaimedWork:
     """Claims on PostgreSQL (any number of workers); the single-writer queue elsewhere
     (``lock``: what :func:`lock_sqlite_store` returned)."""

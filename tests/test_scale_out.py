@@ -179,6 +179,7 @@ def test_a_second_populate_on_a_sqlite_store_stops_at_once(sqlite_store_url: str
     assert len(lines) == 1 and "another tfnas-db populate (pid" in lines[0]
     assert "PostgreSQL" in lines[0] and "unexpected" not in lines[0]
     assert _scalar(sqlite_store_url, "SELECT count(*) FROM score_run") == 0
+    assert not Path(f"{store.engine.url.database}-populate.lock").exists()  # removed
     store.close()
 
 
