@@ -35,6 +35,10 @@ def runs_command(
     db: DbOption = None,
 ) -> None:
     """List saved searches (search --save), or score runs with --scores."""
+    if dataset is not None:
+        from tfnas_db.scoring.datasets import get_dataset
+
+        dataset = get_dataset(dataset).name  # a typo is an error, not an empty list
     store = open_store(db)
     with store.session() as session:
         if scores:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tfnas_db.errors import TfnasError
@@ -106,6 +106,11 @@ def make_engine(url: URL) -> Engine:
         if url.get_backend_name() == "sqlite":
             database = url.database
             if database and database != ":memory:":
+                if Path(database).is_dir():
+                    raise TfnasError(
+                        f"--db {database} is a folder: give the store's file, e.g. "
+                        f"{Path(database) / DEFAULT_FILE}"
+                    )
                 parent = Path(database).parent
                 if not parent.is_dir():
                     raise TfnasError(
@@ -177,6 +182,13 @@ def current_revision(engine: Engine) -> str | None:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
         raise TfnasError(operational_message(exc, engine.url)) from None
+    except DatabaseError as exc:
+        if "file is not a database" in _first_line(exc):
+            raise TfnasError(
+                f"{engine.url.database} is not a SQLite database (nor a tfnas-db store): give "
+                "--db a store's file, or a new path and run tfnas-db db upgrade on it"
+            ) from None
+        raise
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tfnas_db.db.models import ScoreStatus
 from tfnas_db.db.scores import insert_scores
 from tfnas_db.db.store import Store
 from tfnas_db.scoring.engine import ScoreOutcome, ScoringEngine
-from tfnas_db.scoring.failures import SystematicFailureDetector, Verdict
+from tfnas_db.scoring.failures import FailureGate
 from tfnas_db.scoring.registry import ScorerSpec
 from tfnas_db.scoring.work import Chunk, ScoredArch, WorkItem, WorkSource
 
@@ -41,22 +41,21 @@ def score_item(
 class Recorder:
     """Turns scored architectures into score rows, writes them, counts what was written.
 
-    Every outcome goes through issue 10's :class:`SystematicFailureDetector` in the order
-    the architectures were scored: rows of a run whose first attempts have all failed
-    alike are held back (and dropped if the failure proves systematic, which raises).
+    Every outcome goes through issue 10's :class:`FailureGate` in the order the
+    architectures were scored: rows of a run whose first attempts have all failed alike
+    are held back (and dropped if the failure proves systematic, which raises).
     """
 
     work: WorkSource
     runs: dict[str, int]
     runs_on_network: dict[str, bool]
-    detector: SystematicFailureDetector = field(default_factory=SystematicFailureDetector)
+    gate: FailureGate = field(default_factory=FailureGate)
     scored: int = 0
     statuses: dict[str, Counter[str]] = field(default_factory=dict)
     scorer_seconds: dict[str, float] = field(default_factory=dict)
     retried: Counter[str] = field(default_factory=Counter)
     still_failing: Counter[str] = field(default_factory=Counter)
     _ready: list[dict[str, Any]] = field(default_factory=list)
-    _held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _accepted: int = 0  # architectures accepted since the last write
 
     def _row(self, arch: ScoredArch, name: str, outcome: ScoreOutcome) -> dict[str, Any]:
@@ -77,24 +76,16 @@ class Recorder:
         for name, outcome in arch.outcomes.items():
             failed = outcome.status == ScoreStatus.ERROR
             row = self._row(arch, name, outcome)
-            verdict = self.detector.observe(name, failed, outcome.error)
-            if verdict is Verdict.WATCHING:
-                self._held.setdefault(name, []).append(row)
-            elif verdict is Verdict.CLEARED:
-                self._ready.extend(self._held.pop(name, []))
-                self._ready.append(row)
-            else:  # systematic: its held error rows are never written
-                self._held.pop(name, None)
+            self._ready.extend(self.gate.admit(name, row, failed, outcome.error))
             self.statuses.setdefault(name, Counter())[outcome.status.value] += 1
             self.scorer_seconds[name] = self.scorer_seconds.get(name, 0.0) + outcome.seconds
             if name in item.retries:
                 self.retried[name] += 1
                 self.still_failing[name] += int(failed)
         self._accepted += 1
-        failure = self.detector.failure()
-        if failure is not None:
+        if self.gate.detector.failure() is not None:
             self.write(chunk, final=False)  # what other runs scored is valid
-            raise failure
+            self.gate.raise_if_systematic()
 
     def write(self, chunk: Chunk, *, final: bool) -> bool:
         """Store the accepted rows (with the chunk's completion if final); False: the
@@ -108,14 +99,13 @@ class Recorder:
 
     def finish(self, store: Store) -> None:
         """Runs that attempted fewer than the threshold keep their (isolated) errors."""
-        rows = [row for held in self._held.values() for row in held]
-        self._held.clear()
+        rows = self.gate.release()
         if rows:
             with store.session() as session:
                 insert_scores(session, rows)
 
     def held_architectures(self) -> int:
-        return len({row["architecture_id"] for rows in self._held.values() for row in rows})
+        return len({row["architecture_id"] for row in self.gate.held_rows()})
 
 
 def run_sequential(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from tfnas_db.errors import TfnasError
 
@@ -64,9 +65,9 @@ class SystematicFailure(TfnasError):
         shown = shown if len(shown) <= 240 else shown[:237] + "..."
         super().__init__(
             f"stopped: the first {attempts} architectures scored with {run} all failed with "
-            f"the same error, so every one would ({shown}); nothing was stored for them: fix "
-            "the cause (--device, --batch-size, --data-dir, memory) and run the same command "
-            "again"
+            f"the same error ({shown}), which points at the setup, not the architectures; "
+            "nothing was stored for them: fix the cause (--device, --batch-size, --data-dir, "
+            "memory) and run the same command again"
         )
 
 
@@ -109,3 +110,42 @@ class SystematicFailureDetector:
             if window.verdict is Verdict.SYSTEMATIC:
                 return SystematicFailure(run, window.attempts, window.first_error or "no message")
         return None
+
+
+@dataclass
+class FailureGate:
+    """The detector plus the rows it holds back: a run's rows are held while its first
+    attempts are all identical failures, released once it is cleared, and dropped if it
+    turns out systematic, so a systematic failure writes no row. Any scoring loop (local,
+    sharded, distributed) passes each row through :meth:`admit` and writes what comes out.
+    """
+
+    detector: SystematicFailureDetector = field(default_factory=SystematicFailureDetector)
+    _held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def admit(
+        self, run: str, row: dict[str, Any], failed: bool, error: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Feed one outcome's row; returns the rows that may be written now."""
+        verdict = self.detector.observe(run, failed, error)
+        if verdict is Verdict.WATCHING:
+            self._held.setdefault(run, []).append(row)
+            return []
+        if verdict is Verdict.CLEARED:
+            return [*self._held.pop(run, []), row]
+        self._held.pop(run, None)  # systematic: its error rows are never written
+        return []
+
+    def raise_if_systematic(self) -> None:
+        failure = self.detector.failure()
+        if failure is not None:
+            raise failure
+
+    def release(self) -> list[dict[str, Any]]:
+        """At the end: runs that attempted fewer than the threshold keep their errors."""
+        rows = [row for held in self._held.values() for row in held]
+        self._held.clear()
+        return rows
+
+    def held_rows(self) -> list[dict[str, Any]]:
+        return [row for held in self._held.values() for row in held]

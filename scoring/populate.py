@@ -177,6 +177,8 @@ def validate_config(
     dataset = get_dataset(config.dataset)
     specs = REGISTRY.resolve(config.scorers)
     check_device_syntax(config.device)
+    if config.seed < 0:
+        raise TfnasError(f"--seed must be 0 or more, got {config.seed}")
     if config.batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
     if config.batch_size > dataset.train_images:

@@ -18,6 +18,7 @@ from tfnas_db.db.models import Architecture, Score, ScoreRun, ScoreStatus
 from tfnas_db.db.store import open_store
 from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.failures import (
+    FailureGate,
     SystematicFailure,
     SystematicFailureDetector,
     Verdict,
@@ -126,6 +127,22 @@ def test_detector_trips_only_on_three_identical_first_failures() -> None:
     assert different.failure() is None
     # Runs are judged separately.
     assert different.verdict("naswot") is Verdict.WATCHING
+
+
+def test_the_gate_holds_rows_until_a_run_is_judged() -> None:
+    gate = FailureGate()
+    assert gate.admit("a", {"arch": 0}, True, "E: x") == []
+    assert gate.admit("b", {"arch": 0}, False) == [{"arch": 0}]
+    assert gate.admit("a", {"arch": 1}, False) == [{"arch": 0}, {"arch": 1}]  # released
+    assert gate.admit("a", {"arch": 2}, True, "E: x") == [{"arch": 2}]  # cleared for good
+    for arch in range(3):
+        assert gate.admit("c", {"arch": arch}, True, f"E: oom {arch} GiB") == []
+    assert gate.held_rows() == [] and gate.release() == []  # c's rows were dropped
+    with pytest.raises(SystematicFailure, match="scored with c all failed"):
+        gate.raise_if_systematic()
+    short = FailureGate()
+    short.admit("d", {"arch": 0}, True, "E: x")
+    assert short.release() == [{"arch": 0}]  # too few attempts to judge: kept
 
 
 def test_pending_counts_errors_unless_told_not_to_and_never_nan() -> None:
