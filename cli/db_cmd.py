@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tfnas_db.cli.output import DbOption, SpaceOption, console, err_console, print_table
+from tfnas_db.db.merge import DEFAULT_RTOL, merge_into
 from tfnas_db.db.store import (
     check_store_file,
+    current_revision,
     make_engine,
     open_store,
     resolve_url,
@@ -165,3 +168,40 @@ def check_costs(
             title="mismatches (first 20)",
         )  # fmt: skip
         raise typer.Exit(1)
+
+
+@app.command("merge")
+def merge(
+    sources: Annotated[list[str], typer.Argument(help="Stores to read (paths or URLs).")],
+    into: Annotated[
+        str,
+        typer.Option(help="Store to merge into (a new SQLite file is created and seeded)."),
+    ],
+    rtol: Annotated[
+        float,
+        typer.Option(help="Relative tolerance when a score is in two stores."),
+    ] = DEFAULT_RTOL,
+) -> None:
+    """Merge stores filled separately (populate --shard I/N): runs matched by identity."""
+    from tfnas_db.scoring.populate import ensure_seeded
+
+    url = resolve_url(into)
+    if str(url) in {str(resolve_url(s)) for s in sources}:
+        raise TfnasError("--into names one of the sources; merge into another store")
+    stores = [open_store(source) for source in sources]  # each must exist and be current
+    engine = make_engine(url)
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if (file and not Path(file).exists()) or current_revision(engine) is None:
+        upgrade_schema(engine)
+    dest = open_store(into)
+    ensure_seeded(dest, "nats-tss")
+    with ExitStack() as stack, dest.session() as session:
+        opened = [(store.url, stack.enter_context(store.session())) for store in stores]
+        summary = merge_into(session, opened, rtol)
+    dest.refresh_statistics()
+    console.print(
+        f"merged {len(sources)} stores into {dest.url}: {summary.runs_created} score runs "
+        f"created, {summary.runs_matched} matched; {summary.scores_inserted} scores inserted, "
+        f"{summary.scores_identical} already there, {summary.errors_replaced} stored errors "
+        "replaced by values"
+    )

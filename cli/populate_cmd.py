@@ -20,7 +20,13 @@ from tfnas_db.cli.output import (
 )
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.minibatch import resolve_data
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.scoring.populate import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_LEASE_SECONDS,
+    PopulateConfig,
+    parse_shard,
+    populate,
+)
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
 from tfnas_db.scoring.spaces import get_space
 
@@ -94,6 +100,41 @@ def populate_command(
         str | None,
         typer.Option(help="cpu, cuda, cuda:N or mps, checked up front (default: cuda if present)."),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="I/N: score only the I-th of N disjoint parts of the targets (0-based), e.g. "
+            "one SQLite file per SLURM array task; combine them with tfnas-db db merge."
+        ),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (this process) or ray (actors on a Ray cluster).")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="With --executor ray: number of actors.")] = 1,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --executor ray: auto or HOST:PORT (default: a local Ray)."),
+    ] = None,
+    gpus_per_worker: Annotated[
+        float | None,
+        typer.Option(help="With --executor ray: GPUs per actor (default 1 with --device cuda)."),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="torch threads per worker (default: this machine's cores / its workers)."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(help="Architectures per work chunk (claimed as one unit).")
+    ] = DEFAULT_CHUNK_SIZE,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            help="PostgreSQL: a worker's claim on a chunk expires this long after its last "
+            "renewal; then another worker takes the chunk over."
+        ),
+    ] = DEFAULT_LEASE_SECONDS,
     retry_errors: Annotated[
         bool,
         typer.Option(
@@ -119,16 +160,36 @@ def populate_command(
         sample=sample,
         archs=_read_archs(archs, space) if archs else None,
         device=device,
+        shard=parse_shard(shard) if shard is not None else None,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+        gpus_per_worker=gpus_per_worker,
+        threads=threads,
+        chunk_size=chunk_size,
+        lease_seconds=lease_seconds,
         retry_errors=retry_errors,
     )
+    if executor != "ray" and (workers != 1 or ray_address or gpus_per_worker is not None):
+        raise TfnasError(
+            "--workers, --ray-address and --gpus-per-worker need --executor ray; for several "
+            "local workers start several populate processes on a PostgreSQL store"
+        )
     store = open_cli_store(db)
     summary = populate(store, config, show_progress=not quiet)
     if fmt == OutputFormat.json:
         print_json(summary.as_dict())
     else:
+        others = f", {summary.by_others} by other workers" if summary.by_others else ""
+        taken = (
+            f", {summary.taken_over} chunks taken over from expired leases"
+            if summary.taken_over
+            else ""
+        )
         console.print(
-            f"{summary.scored} architectures scored, {summary.already_stored} already stored "
-            f"(of {summary.targeted} targeted) in {summary.seconds:.1f} s; store: {store.url}"
+            f"{summary.scored} architectures scored{others}, {summary.already_stored} already "
+            f"stored (of {summary.targeted} targeted){taken} in {summary.seconds:.1f} s; "
+            f"store: {store.url}"
         )
         retried, failing = sum(summary.retried.values()), sum(summary.still_failing.values())
         if retried:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -16,8 +17,13 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
-from tfnas_db.db.queries import list_runs
+from tfnas_db.db.queries import list_runs, run_workers
 from tfnas_db.db.searches import list_searches
+
+
+def _mix(counts: Counter[str]) -> str:
+    """``node1 x30, node2 x12``: which workers filled a run, most productive first."""
+    return ", ".join(f"{name} x{n}" for name, n in counts.most_common())
 
 
 def runs_command(
@@ -37,6 +43,7 @@ def runs_command(
     with store.session() as session:
         if scores:
             runs = list_runs(session, dataset=dataset)
+            workers = run_workers(session)
             header = [
                 "id",
                 "scorer",
@@ -47,6 +54,8 @@ def runs_command(
                 "seed",
                 "device",
                 "origin",
+                "hosts",
+                "devices",
                 "ok",
                 "nan",
                 "error",
@@ -64,6 +73,8 @@ def runs_command(
                     r.seed,
                     r.device,
                     r.origin,
+                    _mix(workers.get(r.id, (Counter(), Counter()))[0]),
+                    _mix(workers.get(r.id, (Counter(), Counter()))[1]),
                     r.n_ok,
                     r.n_nan,
                     r.n_error,

@@ -192,6 +192,37 @@ class Score(Base):
     device: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class WorkClaim(Base):
+    """One chunk of a populate job's architectures, claimed by one worker at a time.
+
+    ``job_key`` hashes the job's score runs and target architectures, so workers started
+    with the same options share the same chunks. ``state`` is ``pending``, ``claimed``
+    (by ``token``, until ``lease_expires_at``) or ``done``.
+    """
+
+    __tablename__ = "work_claim"
+    __table_args__ = (
+        UniqueConstraint("job_key", "chunk_index", name="uq_work_claim_chunk"),
+        Index("ix_work_claim_job_state", "job_key", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_key: Mapped[str] = mapped_column(String(64))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    architecture_ids: Mapped[list[int]] = mapped_column(JSON)
+    run_ids: Mapped[list[int]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    owner_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    owner_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class SearchRun(Base):
     """A saved search (``search --save``): what was asked, what it found, which runs it read."""
 

@@ -6,6 +6,7 @@ numpy arrays; none of them imports torch.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -390,3 +391,22 @@ def best_accuracy(
     )
     with naming_damaged_values(session):
         return float("nan") if value is None else float(value)
+
+
+def run_workers(session: Session) -> dict[int, tuple[Counter[str], Counter[str]]]:
+    """Per score run, how many of its scores each host and each device produced.
+
+    A run filled by several workers (PostgreSQL claims, Ray, merged shards) mixes them;
+    rows stored before per-score provenance existed count as "unknown".
+    """
+    rows = session.execute(
+        select(Score.run_id, Score.host, Score.device, func.count()).group_by(
+            Score.run_id, Score.host, Score.device
+        )
+    )
+    out: dict[int, tuple[Counter[str], Counter[str]]] = {}
+    for run_id, host, device, n in rows:
+        hosts, devices = out.setdefault(run_id, (Counter(), Counter()))
+        hosts[host or "unknown"] += n
+        devices[device or "unknown"] += n
+    return out

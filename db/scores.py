@@ -100,13 +100,17 @@ def stored_arch_ids(session: Session, run_id: int) -> set[int]:
     return set(session.scalars(select(Score.architecture_id).where(Score.run_id == run_id)))
 
 
-def stored_arch_states(session: Session, run_id: int) -> tuple[frozenset[int], frozenset[int]]:
-    """(architectures with a final ok/nan row, architectures with an error row) of a run."""
+def stored_arch_states(
+    session: Session, run_id: int, among: Sequence[int] | None = None
+) -> tuple[frozenset[int], frozenset[int]]:
+    """(architectures with a final ok/nan row, architectures with an error row) of a run
+    (``among``: only these architectures, e.g. the chunk a worker just claimed)."""
     final: set[int] = set()
     errors: set[int] = set()
-    rows = session.execute(
-        select(Score.architecture_id, Score.status).where(Score.run_id == run_id)
-    )
+    query = select(Score.architecture_id, Score.status).where(Score.run_id == run_id)
+    if among is not None:
+        query = query.where(Score.architecture_id.in_(list(among)))
+    rows = session.execute(query)
     for arch_id, status in rows:
         (errors if status == ScoreStatus.ERROR else final).add(arch_id)
     return frozenset(final), frozenset(errors)

@@ -76,3 +76,24 @@ class ScoringEngine:
             else:
                 outcomes[spec.name] = ScoreOutcome(float(value), seconds, ScoreStatus.OK)
         return outcomes
+
+
+@dataclass
+class SourcedEngine:
+    """One engine per data source, each scorer scored on its own source's minibatch.
+
+    A populate whose scorers have different default sources (``tfnas-db scorers``, column
+    ``data``) builds one minibatch per source; every executor (sequential, Ray actors)
+    scores through this, so which minibatch a scorer sees never depends on the executor.
+    """
+
+    engines: dict[str, ScoringEngine]
+    source_of: dict[str, str]  # scorer name -> key of ``engines``
+
+    def score(self, arch_str: str, specs: list[ScorerSpec]) -> dict[str, ScoreOutcome]:
+        outcomes: dict[str, ScoreOutcome] = {}
+        for source, engine in self.engines.items():
+            mine = [spec for spec in specs if self.source_of[spec.name] == source]
+            if mine:
+                outcomes.update(engine.score(arch_str, mine))
+        return outcomes

@@ -7,6 +7,11 @@ resumes where it stopped. Non-finite values are stored as ``nan`` (a result) and
 isolated failures as ``error``, and the job goes on; a later run retries the ``error``
 rows (unless told not to). A failure that hits the first architectures of a run alike
 stops it instead (scoring/failures.py).
+
+Scale-out: the work comes from ``work.py`` (claims shared by any number of workers on
+PostgreSQL, a single-writer queue on SQLite), is scored in this process or on Ray
+actors (``executors.py``, ``ray_executor.py``), and is written through one
+``Recorder``; ``--shard i/n`` cuts the targets for clusters without a shared store.
 """
 
 from __future__ import annotations
@@ -35,19 +40,17 @@ from tfnas_db.db.models import ScoreStatus
 from tfnas_db.db.scores import (
     architectures_of,
     get_or_create_run,
-    insert_scores,
     mark_finished,
     space_and_dataset_ids,
-    stored_arch_states,
 )
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
 from tfnas_db.scoring.device import check_device_syntax, resolve_device
-from tfnas_db.scoring.engine import ScoringEngine, needs_of
-from tfnas_db.scoring.failures import FailureGate, SystematicFailure
+from tfnas_db.scoring.engine import ScoringEngine, SourcedEngine, needs_of
+from tfnas_db.scoring.executors import Recorder, run_sequential
+from tfnas_db.scoring.failures import SystematicFailure
 from tfnas_db.scoring.minibatch import NATURAL, REAL, Minibatch, load_minibatch
-from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.registry import (
     DEFAULT_SCORERS,
     REGISTRY,
@@ -56,8 +59,19 @@ from tfnas_db.scoring.registry import (
     defined_on,
 )
 from tfnas_db.scoring.spaces import DEFAULT_SPACE, SearchSpaceInfo, get_space
+from tfnas_db.scoring.threads import HostWorkers, apply_threads
+from tfnas_db.scoring.work import (
+    ClaimedWork,
+    JobSpec,
+    StoreLock,
+    errors_kept,
+    lock_sqlite_store,
+    open_work,
+)
 
-COMMIT_EVERY_SECONDS = 1.0
+EXECUTORS = ("local", "ray")
+DEFAULT_CHUNK_SIZE = 8
+DEFAULT_LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,35 @@ class PopulateConfig:
     archs: Sequence[str] | None = None  # explicit indices or arch strings
     device: str | None = None
     retry_errors: bool = True  # re-score stored error rows (nan rows are results, kept)
+    shard: tuple[int, int] | None = None  # (i, n): the i-th of n deterministic parts
+    executor: str = "local"  # local (this process) or ray
+    workers: int = 1  # Ray actors
+    ray_address: str | None = None
+    gpus_per_worker: float | None = None
+    threads: int | None = None  # torch threads (None: this host's share of the cores)
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``i/n`` with 0 <= i < n."""
+    parts = text.split("/")
+    try:
+        i, n = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        i, n = None, None
+    if i is None or n is None or n < 1 or not 0 <= i < n:
+        raise TfnasError(f"--shard must be I/N with 0 <= I < N (e.g. 0/3), got {text!r}")
+    return i, n
+
+
+def shard_of(targets: list[tuple[int, int, str]], shard: tuple[int, int] | None) -> list:
+    """Every n-th target starting at the i-th, in index order: the n shards are disjoint,
+    cover the targets, differ in size by at most one, and need no coordination."""
+    if shard is None:
+        return targets
+    i, n = shard
+    return sorted(targets, key=lambda row: row[1])[i::n]
 
 
 @dataclass
@@ -81,6 +124,8 @@ class PopulateSummary:
     targeted: int = 0
     already_stored: int = 0
     scored: int = 0
+    by_others: int = 0  # pending at start, scored by concurrent workers
+    taken_over: int = 0  # chunks this worker took over from a worker whose lease expired
     seconds: float = 0.0
     statuses: dict[str, Counter[str]] = field(default_factory=dict)
     scorer_seconds: dict[str, float] = field(default_factory=dict)
@@ -95,6 +140,8 @@ class PopulateSummary:
             "targeted": self.targeted,
             "already_stored": self.already_stored,
             "scored": self.scored,
+            "by_other_workers": self.by_others,
+            "chunks_taken_over": self.taken_over,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
             "retried": sum(self.retried.values()),
@@ -261,6 +308,41 @@ def populate(
     """
     started = time.perf_counter()
     space, dataset, specs = validate_config(config)
+    if config.executor not in EXECUTORS:
+        raise TfnasError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {config.executor!r}"
+        )
+    if config.threads is not None and config.threads < 1:
+        raise TfnasError(f"--threads must be at least 1, got {config.threads}")
+    if config.executor == "ray":
+        from tfnas_db.scoring.ray_executor import import_ray
+
+        import_ray()  # before any work: say how to install it
+    if config.chunk_size < 1:
+        raise TfnasError(f"--chunk-size must be at least 1, got {config.chunk_size}")
+    if config.lease_seconds <= 0:
+        raise TfnasError(f"--lease-seconds must be positive, got {config.lease_seconds}")
+    lock = lock_sqlite_store(store)  # a second writer on SQLite stops here, nothing written
+    try:
+        return _populate_locked(
+            store, config, space, dataset, specs, lock, started, show_progress, console
+        )
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _populate_locked(
+    store: Store,
+    config: PopulateConfig,
+    space: SearchSpaceInfo,
+    dataset: DatasetSpec,
+    specs: list[ScorerSpec],
+    lock: StoreLock | None,
+    started: float,
+    show_progress: bool,
+    console: Console | None,
+) -> PopulateSummary:
     needs = needs_of(specs)
     groups = group_by_source(specs, config)
     minibatches: dict[str, Minibatch | None] = {
@@ -273,14 +355,13 @@ def populate(
     }
     device = resolve_device(config.device) if needs.uses_network else "none"
     torch_version = _torch_version() if needs.uses_network else None
-
     ensure_seeded(store, space.name)
     summary = PopulateSummary()
     with store.session() as session:
         space_id, dataset_id = space_and_dataset_ids(session, space.name, dataset.name)
         targets = _select_targets(architectures_of(session, space_id), config)
+        targets = shard_of(targets, config.shard)
         runs: dict[str, int] = {}
-        stored: dict[str, StoredState] = {}
         for spec in specs:
             data_source = source_of(spec, config)
             run = get_or_create_run(
@@ -298,82 +379,94 @@ def populate(
                 provenance=_provenance(data_source, dataset.name),
             )
             runs[spec.name] = run.id
-            stored[spec.name] = StoredState(*stored_arch_states(session, run.id))
     summary.run_ids = runs
-    runs_on_network = {spec.name: spec.needs.uses_network for spec in specs}
     summary.targeted = len(targets)
-    pending = pending_archs(targets, specs, stored, retry_errors=config.retry_errors)
-    summary.already_stored = summary.targeted - len(pending)
+    job = JobSpec(runs, specs, targets, config.retry_errors)
+    work = open_work(
+        store, job, chunk_size=config.chunk_size, lease_seconds=config.lease_seconds, lock=lock
+    )
+    pending = len(work.pending_at_start)
+    summary.already_stored = summary.targeted - pending
     if not config.retry_errors:
-        summary.kept_errors = {k: v for k, v in kept_errors(targets, stored).items() if v}
-
-    engines = {
-        source: ScoringEngine(space, dataset, config.batch_size, config.seed, device, batch)
-        for source, batch in minibatches.items()
-    }
+        summary.kept_errors = errors_kept(store, job)
+    recorder = Recorder(work, runs, {spec.name: spec.needs.uses_network for spec in specs})
+    host_workers = HostWorkers() if needs.uses_network and config.executor == "local" else None
     source_of_scorer = {spec.name: source for source, group in groups.items() for spec in group}
-    gate = FailureGate()  # holds a run's rows while its first attempts all fail alike
-    buffer: list[dict[str, Any]] = []
-    host = platform.node() or None
-    last_commit = time.perf_counter()
-
-    def flush(rows: list[dict[str, Any]]) -> None:
-        nonlocal last_commit
-        with store.session() as session:
-            insert_scores(session, rows)
-        rows.clear()
-        last_commit = time.perf_counter()
-
     label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
     try:
         with _progress(show_progress, console) as progress:
-            task = progress.add_task(label, total=len(pending), rate="")
+            task = progress.add_task(label, total=pending, rate="")
             loop_start = time.perf_counter()
-            for n, item in enumerate(pending, start=1):
-                outcomes = {}
-                for source, engine in engines.items():
-                    mine = [spec for spec in item.specs if source_of_scorer[spec.name] == source]
-                    if mine:
-                        outcomes.update(engine.score(item.arch_str, mine))
-                for name, outcome in outcomes.items():
-                    failed = outcome.status == ScoreStatus.ERROR
-                    row = {
-                        "run_id": runs[name],
-                        "architecture_id": item.arch_id,
-                        "value": outcome.value,
-                        "seconds": outcome.seconds,
-                        "status": outcome.status,
-                        "error": outcome.error,
-                        "host": host,
-                        "device": device if runs_on_network[name] else "none",
-                    }
-                    buffer.extend(gate.admit(name, row, failed, outcome.error))
-                    summary.statuses.setdefault(name, Counter())[outcome.status.value] += 1
-                    summary.scorer_seconds[name] = (
-                        summary.scorer_seconds.get(name, 0.0) + outcome.seconds
-                    )
-                    if name in item.retries:
-                        summary.retried[name] += 1
-                        summary.still_failing[name] += int(failed)
-                if gate.detector.failure() is not None:
-                    flush(buffer)  # what other runs scored is valid; the failed rows are not
-                    gate.raise_if_systematic()
-                summary.scored += 1
-                if time.perf_counter() - last_commit >= COMMIT_EVERY_SECONDS:
-                    flush(buffer)
-                rate = n / max(time.perf_counter() - loop_start, 1e-9)
+            done = [0]
+
+            def advance(n: int) -> None:
+                done[0] += n
+                rate = done[0] / max(time.perf_counter() - loop_start, 1e-9)
                 shown = f"{rate:.1f} arch/s" if rate >= 1 else f"{1 / rate:.2f} s/arch"
-                progress.update(task, advance=1, rate=shown)
-            buffer.extend(gate.release())  # runs too short to judge keep their errors
-            flush(buffer)
-        with store.session() as session:
-            mark_finished(session, runs.values())
+                progress.update(task, advance=n, rate=shown)
+
+            if config.executor == "ray":
+                from tfnas_db.scoring.ray_executor import RaySettings, run_on_ray
+
+                run_on_ray(
+                    work,
+                    recorder,
+                    RaySettings(
+                        config.workers, config.ray_address, config.gpus_per_worker, config.threads
+                    ),
+                    engine_args={
+                        "space": space.name,
+                        "dataset": dataset.name,
+                        "batch_size": config.batch_size,
+                        "seed": config.seed,
+                        "device": device,
+                        "minibatches": minibatches,
+                        "source_of": source_of_scorer,
+                        "scorers": [spec.name for spec in specs],
+                    },
+                    advance=advance,
+                )
+            else:
+                engine = SourcedEngine(
+                    {
+                        source: ScoringEngine(
+                            space, dataset, config.batch_size, config.seed, device, batch
+                        )
+                        for source, batch in minibatches.items()
+                    },
+                    source_of_scorer,
+                )
+                run_sequential(
+                    work,
+                    engine,
+                    {spec.name: spec for spec in specs},
+                    recorder,
+                    host=platform.node() or None,
+                    device=device,
+                    advance=advance,
+                    before_chunk=lambda: (
+                        apply_threads(config.threads, host_workers) if needs.uses_network else None
+                    ),
+                )
+        recorder.finish(store)
+        if work.all_done():
+            with store.session() as session:
+                mark_finished(session, runs.values())
         store.refresh_statistics()
     except KeyboardInterrupt:
         summary.interrupted = True
-        lost = {row["architecture_id"] for row in buffer}
-        lost |= {row["architecture_id"] for row in gate.held_rows()}
-        summary.scored -= len(lost)
+    finally:
+        work.close(interrupted=summary.interrupted)
+        if host_workers is not None:
+            host_workers.close()
+    summary.scored = recorder.scored - (recorder.held_architectures() if summary.interrupted else 0)
+    summary.statuses = recorder.statuses
+    summary.scorer_seconds = recorder.scorer_seconds
+    summary.retried, summary.still_failing = recorder.retried, recorder.still_failing
+    if isinstance(work, ClaimedWork):
+        summary.taken_over = work.taken_over
+        if not summary.interrupted:
+            summary.by_others = pending - summary.scored
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -384,6 +477,7 @@ __all__ = [
     "ScoreStatus",
     "ScorerSpec",
     "SystematicFailure",
+    "parse_shard",
     "populate",
     "validate_config",
 ]

@@ -17,7 +17,7 @@ from helpers import tfnas
 
 from tfnas_db.cli.app import main
 from tfnas_db.db import store as store_module
-from tfnas_db.db.store import make_engine, open_store, resolve_url, upgrade_schema
+from tfnas_db.db.store import SCHEMA_HEAD, make_engine, open_store, resolve_url, upgrade_schema
 from tfnas_db.scoring.populate import PopulateConfig, populate
 
 COUNTED_TABLES = ("score_run", "score", "search_run", "architecture", "benchmark_result")
@@ -106,7 +106,7 @@ CASES = [
          ("no store at", "nothere.db", "db upgrade")),
     Case("status empty file", ("db", "status", "--db", "{empty}"), ("is empty",)),
     Case("status behind", ("db", "status", "--db", "{behind}"),
-         ("at schema revision 0002 but this tfnas-db needs 0003", "db upgrade")),
+         (f"at schema revision 0002 but this tfnas-db needs {SCHEMA_HEAD}", "db upgrade")),
     Case("status unknown revision", ("db", "status", "--db", "{deadbeef}"), (UNKNOWN_REVISION,)),
     Case("upgrade unknown revision", ("db", "upgrade", "--db", "{deadbeef}"),
          (UNKNOWN_REVISION,)),

@@ -200,7 +200,13 @@ def test_export_import_export_is_identical(
     path, document = zc
     assert tfnas("import", "naslib-zc", str(path), "--db", seeded_url).returncode == 0
     first = tmp_path / "first.json"
-    out = tfnas("export", "--db", seeded_url, "--format", "naslib-zc", "--out", str(first))
+    # the imported runs by name: the shared PostgreSQL store may also hold runs of ours
+    # (other tests' populates), which export would otherwise prefer
+    imported = ",".join(f"{NASLIB_TO_TFNAS.get(proxy, proxy)}@naslib" for proxy in PROXIES)
+    out = tfnas(
+        *("export", "--db", seeded_url, "--format", "naslib-zc", "--out", str(first)),
+        *("--scorers", imported),
+    )
     assert out.returncode == 0, out.stderr
     exported = json.loads(first.read_text())
     # the layout NASLib reads, our names mapped back, values as imported

@@ -223,7 +223,7 @@ def test_bad_paths_and_corrupted_archives_are_one_line_and_write_nothing(
             "006111.pickle.pbz2 is corrupted",
         ),
         (["--path", str(archives["folder"]), "--space", "sss"], "run with --space tss"),
-        (["--path", str(sss)], "has no nats-sss search space"),
+        (["--path", str(sss)], "has meta.pickle.pbz2 but no architecture files"),
     ]
     before = benchmark_rows(sqlite_store_url)
     for args, message in cases:

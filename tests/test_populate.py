@@ -70,7 +70,7 @@ def test_interrupted_run_resumes_and_stores_each_arch_once(
         return real_score(self, arch, specs)
 
     monkeypatch.setattr(engine_module.ScoringEngine, "score", flaky)
-    monkeypatch.setattr("tfnas_db.scoring.populate.COMMIT_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr("tfnas_db.scoring.executors.COMMIT_EVERY_SECONDS", 0.0)
     summary = populate(store, config, show_progress=False)
     assert summary.interrupted
     runs = list(summary.run_ids.values())

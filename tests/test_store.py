@@ -196,3 +196,46 @@ def test_upgrading_a_populated_0002_store_marks_its_runs_computed(empty_url: str
         row = conn.execute(text("SELECT value, host, device FROM score")).one()
     assert tuple(row) == (1.5, None, None)
     engine.dispose()
+
+
+def test_upgrading_a_populated_0003_store_adds_empty_work_claims(empty_url: str) -> None:
+    """0004 adds the work-claim table; stored runs and scores (with host/device) are kept."""
+    engine = make_engine(resolve_url(empty_url))
+    upgrade_schema(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO search_space (id, name, n_archs, description) "
+                "VALUES (1, 'nats-tss', 15625, 'x')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO dataset (id, name, n_classes, image_size) VALUES (1, 'c', 10, 32)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
+                "VALUES (1, 1, 0, 'a')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
+                "data_source, batch_size, seed, device, package_version, started_at, origin) "
+                "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
+                "'2026-11-01 00:00:00', 'computed')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO score (run_id, architecture_id, value, seconds, status, host, device) "
+                "VALUES (1, 1, 1.5, 0.25, 'ok', 'node7', 'cuda:1')"
+            )
+        )
+    assert upgrade_schema(engine) == ("0003", head_revision(engine))
+    check_schema(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT value, host, device FROM score")).one()
+        assert conn.execute(text("SELECT count(*) FROM work_claim")).scalar() == 0
+    assert tuple(row) == (1.5, "node7", "cuda:1")
+    engine.dispose()
