@@ -35,6 +35,7 @@ from tfnas_db.scoring.spaces import get_space
 
 REPO_RELEASE = Path(__file__).resolve().parents[1] / "data" / "release"
 MANIFESTS = bundled_manifests(REPO_RELEASE)
+TSS_MANIFESTS = [(p, m) for p, m in MANIFESTS if m.space == "nats-tss"]
 # Scores that must come back bit for bit; the rest are float computations that another
 # CPU, BLAS build or thread count may round differently in the last digits.
 EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
@@ -49,10 +50,12 @@ def real_release(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_release_is_not_empty() -> None:
     assert len(MANIFESTS) >= 12, "data/release must hold at least the data-free scorers"
-    held = {(m.dataset, m.scorer) for _, m in MANIFESTS}
+    held = {(m.space, m.dataset, m.scorer) for _, m in MANIFESTS}
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
-        for scorer in ("relu_count", "params", "flops", "degree"):
-            assert (dataset, scorer) in held
+        for scorer in ("relu_count", "params", "flops", "degree", "synflow", "logsynflow"):
+            assert ("nats-tss", dataset, scorer) in held
+        for scorer in ("relu_count", "params", "flops"):
+            assert ("nats-sss", dataset, scorer) in held
 
 
 @pytest.mark.parametrize(
@@ -95,19 +98,20 @@ def _sample() -> list[tuple[Path, ReleaseManifest, int]]:
     picks = []
     for path, manifest in MANIFESTS:
         n = 2 if REGISTRY.get(manifest.scorer).data_free is False else 5
-        picks.extend((path, manifest, index) for index in rng.sample(range(15625), n))
+        n_archs = get_space(manifest.space).n_archs
+        picks.extend((path, manifest, index) for index in rng.sample(range(n_archs), n))
     return picks
 
 
 def test_rescoring_a_sample_reproduces_the_bundled_values() -> None:
-    space = get_space("nats-tss")
-    engines: dict[str, ScoringEngine] = {}
+    engines: dict[tuple[str, str], ScoringEngine] = {}
     for path, manifest, index in _sample():
+        space = get_space(manifest.space)
         columns = read_release_table(path, manifest)
         row = int(np.flatnonzero(columns["arch_index"] == index)[0])
         stored = columns["value"][row]
         engine = engines.setdefault(
-            manifest.dataset,
+            (manifest.space, manifest.dataset),
             ScoringEngine(
                 space,
                 get_dataset(manifest.dataset),
@@ -145,14 +149,15 @@ def test_loading_the_release_on_each_backend(
     store = open_store(seeded_url)
     first = ensure_release_loaded(store)
     again = ensure_release_loaded(store)
-    assert len(first.loaded) == len(MANIFESTS)
-    assert first.rows == sum(m.row_count for _, m in MANIFESTS)
-    assert not again.loaded and len(again.already_held) == len(MANIFESTS)
+    # a store seeded with nats-tss only loads that space's files
+    assert len(first.loaded) == len(TSS_MANIFESTS)
+    assert first.rows == sum(m.row_count for _, m in TSS_MANIFESTS)
+    assert not again.loaded and len(again.already_held) == len(TSS_MANIFESTS)
 
     out = tfnas("runs", "--scores", "--db", seeded_url, "--format", "json")
     assert out.returncode == 0, out.stderr
     bundled = [r for r in json.loads(out.stdout) if r["origin"] == "bundled"]
-    assert len(bundled) == len(MANIFESTS)
+    assert len(bundled) == len(TSS_MANIFESTS)
     for run in bundled:
         release = run["provenance"]["release"]
         assert (
@@ -237,3 +242,16 @@ def test_reading_a_manifest_that_is_not_json_names_it(tmp_path: Path) -> None:
     path.write_text("{nope")
     with pytest.raises(TfnasError, match=r"x\.json is unreadable"):
         ReleaseManifest.read(path)
+
+
+def test_seeding_another_space_loads_its_bundled_files(
+    sqlite_store_url: str, real_release: Path
+) -> None:
+    out = tfnas("db", "seed", "--space", "nats-sss", "--db", sqlite_store_url)
+    assert out.returncode == 0, out.stderr
+    assert "loaded bundled scores on nats-sss/cifar10: flops, params, relu_count" in out.stdout
+    runs = json.loads(
+        tfnas("runs", "--scores", "--db", sqlite_store_url, "--format", "json").stdout
+    )
+    sss = [r for r in runs if r["space"] == "nats-sss"]
+    assert len(sss) == 9 and all(r["origin"] == "bundled" and r["ok"] == 32768 for r in sss)
