@@ -194,7 +194,16 @@ def merge(
     if (file and not Path(file).exists()) or current_revision(engine) is None:
         upgrade_schema(engine)
     dest = open_store(into)
-    ensure_seeded(dest, "nats-tss")
+    from sqlalchemy import select
+
+    from tfnas_db.db.models import SearchSpace
+
+    spaces: set[str] = set()
+    for store in stores:  # every space a source holds (a shard of nats-sss needs nats-sss)
+        with store.session() as session:
+            spaces.update(session.scalars(select(SearchSpace.name)))
+    for space in sorted(spaces or {"nats-tss"}):
+        ensure_seeded(dest, space)
     with ExitStack() as stack, dest.session() as session:
         opened = [(store.url, stack.enter_context(store.session())) for store in stores]
         summary = merge_into(session, opened, rtol)
