@@ -26,6 +26,7 @@ from tfnas_db.scoring.populate import (
     PopulateConfig,
     parse_shard,
     populate,
+    validate_config,
 )
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
 from tfnas_db.scoring.spaces import get_space
@@ -175,6 +176,7 @@ def populate_command(
             "--workers, --ray-address and --gpus-per-worker need --executor ray; for several "
             "local workers start several populate processes on a PostgreSQL store"
         )
+    validate_config(config)  # a bad option is one line before the store is opened or seeded
     store = open_cli_store(db)
     summary = populate(store, config, show_progress=not quiet)
     if fmt == OutputFormat.json:
