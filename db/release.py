@@ -92,6 +92,10 @@ class ReleaseManifest:
     command: str
     format_version: int = FORMAT_VERSION
     notes: list[str] = field(default_factory=list)
+    shard: str | None = None  # "i/n" on a part (release-parts/), None on a release file
+    # torch threads of the scoring processes: oneDNN picks its convolution kernels by
+    # thread count, so a recomputation is bit-exact only with the same count (and CPU)
+    threads: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> ReleaseManifest:
@@ -122,7 +126,8 @@ def bundled_manifests(folder: Path | None = None) -> list[tuple[Path, ReleaseMan
     root = folder or release_folder()
     if not root.is_dir():
         return []
-    return [(path, ReleaseManifest.read(path)) for path in sorted(root.glob("*/*/*.json"))]
+    found = [(path, ReleaseManifest.read(path)) for path in sorted(root.glob("*/*/*.json"))]
+    return [(path, m) for path, m in found if m.shard is None]
 
 
 def file_sha256(path: Path) -> str:
@@ -149,108 +154,6 @@ def read_release_table(manifest_path: Path, manifest: ReleaseManifest) -> dict[s
             f"its manifest says {manifest.row_count}"
         )
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
-
-
-# -- writing a release (maintainers: scripts/build_release.py) ---------------------------
-
-
-def _machine_cpu() -> str | None:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            return next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        return None
-
-
-def _is_default_source(run: ScoreRun) -> bool:
-    """Whether populate picks this run's data source by itself (no ``--data`` needed)."""
-    from tfnas_db.scoring.registry import REGISTRY  # numpy only: no torch is imported
-
-    return run.data_source == "none" or run.data_source == REGISTRY.get(run.scorer).default_data
-
-
-def write_release_file(
-    session: Session,
-    run_id: int,
-    out_root: Path,
-    *,
-    gpu_model: str | None = None,
-    cpu_model: str | None = None,
-) -> ReleaseManifest:
-    """Write one finished run covering its whole space as ``<space>/<dataset>/<scorer>``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    run = session.get(ScoreRun, run_id)
-    if run is None:
-        raise TfnasError(f"no score run {run_id} in the store")
-    space = session.get(SearchSpace, run.space_id)
-    dataset = session.get(Dataset, run.dataset_id)
-    assert space is not None and dataset is not None
-    rows = session.execute(
-        select(Architecture.arch_index, Score.value, Score.seconds, Score.status, Score.error)
-        .join(Architecture, Architecture.id == Score.architecture_id)
-        .where(Score.run_id == run_id)
-        .order_by(Architecture.arch_index)
-    ).all()
-    if len(rows) != space.n_archs:
-        raise TfnasError(
-            f"run {run_id} ({run.scorer} on {dataset.name}) holds {len(rows)} of the "
-            f"{space.n_archs} architectures of {space.name}; a release file must cover all"
-        )
-    statuses = [str(getattr(r.status, "value", r.status)) for r in rows]
-    table = pa.table(
-        {
-            "arch_index": pa.array([r.arch_index for r in rows], pa.int32()),
-            "value": pa.array([r.value for r in rows], pa.float64()),
-            # 0.1 ms is finer than the timing noise; coarser values compress far better
-            "seconds": pa.array([round(r.seconds, 4) for r in rows], pa.float32()),
-            "status": pa.array(statuses, pa.string()).dictionary_encode(),
-            "error": pa.array([r.error for r in rows], pa.string()),
-        }
-    )
-    folder = out_root / space.name / dataset.name
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run.scorer}.parquet"
-    pq.write_table(
-        table,
-        path,
-        compression="zstd",
-        compression_level=19,
-        use_dictionary=["value", "status", "error"],
-        column_encoding={"arch_index": "DELTA_BINARY_PACKED", "seconds": "BYTE_STREAM_SPLIT"},
-    )
-    counts: dict[str, int] = {}
-    for status in statuses:
-        counts[status] = counts.get(status, 0) + 1
-    option = "" if _is_default_source(run) else f" --data {run.data_source}"
-    manifest = ReleaseManifest(
-        space=space.name,
-        dataset=dataset.name,
-        scorer=run.scorer,
-        scorer_version=run.scorer_version,
-        data_source=run.data_source,
-        batch_size=run.batch_size,
-        seed=run.seed,
-        device=run.device,
-        cpu_model=cpu_model if cpu_model is not None else _machine_cpu(),
-        gpu_model=gpu_model,
-        torch_version=run.torch_version,
-        tfnas_db_version=run.package_version,
-        host=run.host,
-        started_at=run.started_at.isoformat(),
-        finished_at=run.finished_at.isoformat() if run.finished_at else None,
-        row_count=len(rows),
-        status_counts=dict(sorted(counts.items())),
-        sha256=file_sha256(path),
-        file=path.name,
-        command=(
-            f"tfnas-db populate --space {space.name} --dataset {dataset.name} "
-            f"--scorers {run.scorer} --batch-size {run.batch_size} --seed {run.seed}{option}"
-        ),
-    )
-    manifest.write(path.with_suffix(".json"))
-    return manifest
 
 
 # -- loading a release into a store ------------------------------------------------------

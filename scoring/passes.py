@@ -60,7 +60,10 @@ def forward_with_codes(net: nn.Module, inputs: torch.Tensor, input_grad: bool) -
         with torch.no_grad():
             term = next((t for seen, t in recent if seen is x), None)
             if term is None:
-                codes = (x.detach().reshape(n, -1) > 0).contiguous()
+                codes = x.detach() > 0
+                if codes.dim() == 4:  # NHWC in memory: flatten as stored (C C^T ignores order)
+                    codes = codes.permute(0, 2, 3, 1)
+                codes = codes.reshape(n, -1).contiguous()
                 term = code_products(codes)
                 recent.append((x, term))
                 del recent[:-4]

@@ -1,13 +1,18 @@
-"""Write the bundled score release (data/release) from a store that populate filled.
+"""Write the bundled score release (data/release) from stores that populate filled.
 
 The release is computed by tfnas-db's own populate with its defaults, e.g.::
 
     tfnas-db populate --db release.db --dataset cifar100 --scorers synflow,logsynflow
-
-then every finished run that covers the whole space is written here as one Parquet file
-plus a manifest (see tfnas_db.db.release)::
-
     python scripts/build_release.py --db release.db --scorers synflow,logsynflow
+
+writes every finished run that covers the whole space as one Parquet file plus a
+manifest (see tfnas_db.db.release_build). A computation longer than one working session
+is split into shards, each in its own store, each written as a part when it finishes::
+
+    tfnas-db populate --db s3.db --dataset cifar10 --scorers naswot,jacov,epe_nas \
+        --shard 3/8 --threads 1
+    python scripts/build_release.py --db s3.db --shard 3/8 --threads 1   # -> release-parts/
+    python scripts/build_release.py --assemble               # all 8 there -> data/release
 
 Only runs with the default batch size and seed, and the scorer's default data source,
 are written: the release must be what a user's populate with default options computes.
@@ -21,23 +26,23 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tfnas_db.db.models import Dataset, ScoreRun, SearchSpace
-from tfnas_db.db.release import release_folder, write_release_file
+from tfnas_db.db.release import release_folder
+from tfnas_db.db.release_build import assemble_release, write_release_file
 from tfnas_db.db.store import open_store
+from tfnas_db.errors import TfnasError
+from tfnas_db.scoring.populate import parse_shard
 from tfnas_db.scoring.registry import REGISTRY
+from tfnas_db.scoring.spaces import get_space
 
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_SEED = 0
+PARTS_FOLDER = Path(__file__).resolve().parents[1] / "release-parts"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, help="the store populate filled")
-    parser.add_argument("--scorers", default="all", help="comma-separated names, or all")
-    parser.add_argument("--out", type=Path, default=release_folder())
-    parser.add_argument("--gpu-model", default=None, help="the GPU that scored, if any")
-    args = parser.parse_args()
-
+def write_runs(args: argparse.Namespace) -> None:
     wanted = {spec.name for spec in REGISTRY.resolve(args.scorers)}
+    shard = parse_shard(args.shard) if args.shard else None
+    out = args.out or (PARTS_FOLDER if shard else release_folder())
     store = open_store(args.db, bootstrap=False)
     with store.session() as session:
         runs = session.execute(
@@ -64,14 +69,59 @@ def main() -> None:
                 print(f"skip run {run_id}: {scorer} on {run.data_source}, not its default data")
                 continue
             try:
-                manifest = write_release_file(session, run_id, args.out, gpu_model=args.gpu_model)
-            except Exception as exc:  # an unfinished run: say so and go on
+                manifest = write_release_file(
+                    session,
+                    run_id,
+                    out,
+                    gpu_model=args.gpu_model,
+                    shard=shard,
+                    threads=args.threads,
+                )
+            except TfnasError as exc:  # an unfinished run: say so and go on
                 print(f"skip run {run_id} ({scorer} on {space}/{dataset}): {exc}")
                 continue
             print(
-                f"wrote {space}/{dataset}/{manifest.file}: {manifest.row_count} rows "
+                f"wrote {out}/{space}/{dataset}/{manifest.file}: {manifest.row_count} rows "
                 f"{manifest.status_counts}"
             )
+
+
+def assemble(args: argparse.Namespace) -> None:
+    parts_root = args.parts or PARTS_FOLDER
+    out = args.out or release_folder()
+    groups = sorted({(p.parent, p.name.split(".shard-")[0]) for p in parts_root.glob("*/*/*.json")})
+    for folder, scorer in groups:
+        space = get_space(folder.parent.name)
+        try:
+            manifest = assemble_release(folder, scorer, out, space.n_archs)
+        except TfnasError as exc:
+            print(f"not assembled: {exc}")
+            continue
+        print(
+            f"assembled {out}/{manifest.space}/{manifest.dataset}/{manifest.file}: "
+            f"{manifest.row_count} rows {manifest.status_counts}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="the store populate filled")
+    parser.add_argument("--scorers", default="all", help="comma-separated names, or all")
+    parser.add_argument("--shard", help="I/N: the store holds populate --shard I/N; write parts")
+    parser.add_argument("--assemble", action="store_true", help="join finished parts")
+    parser.add_argument("--parts", type=Path, default=None, help="parts folder (release-parts/)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--gpu-model", default=None, help="the GPU that scored, if any")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads populate scored with (--threads)"
+    )
+    args = parser.parse_args()
+    if args.assemble:
+        assemble(args)
+    elif args.db:
+        write_runs(args)
+    else:
+        parser.error("give --db (write runs or parts) or --assemble")
 
 
 if __name__ == "__main__":
