@@ -42,11 +42,12 @@ TSS_MANIFESTS = [(p, m) for p, m in MANIFESTS if m.space == "nats-tss"]
 # for bit (oneDNN picks its convolution kernels by thread count and CPU). Elsewhere, scores
 # that go through float32 convolutions differ by rounding, and some amplify it: epe_nas
 # subtracts near-equal per-class sums (120 classes on ImageNet16-120) and moved by up to
-# 12 % between 1 and 2 threads on 12 architectures; NASWOT's integer codes flip where a
-# pre-activation is within rounding of 0 (2e-6). Those bounds apply off the scoring machine.
+# 35 % between 1 and 2 threads (median 0.2 %, bench/results/layout.json); NASWOT's
+# integer codes flip where a pre-activation is within rounding of 0 (1e-6). Those looser
+# bounds apply only off the scoring machine.
 EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
 FLOAT_RTOL = 1e-6
-OFF_MACHINE_RTOL = {"naswot": 1e-4, "jacov": 1e-2, "epe_nas": 0.25}
+OFF_MACHINE_RTOL = {"naswot": 1e-4, "jacov": 1e-2, "epe_nas": 0.5}
 
 
 def _machine_cpu() -> str | None:
