@@ -157,6 +157,7 @@ class RunInfo:
     n_error: int
     origin: str = "computed"  # computed | bundled | imported (see ScoreRun.origin)
     provenance: dict[str, Any] | None = None
+    scorer_version: int | None = None
 
     @property
     def n_scores(self) -> int:
@@ -224,6 +225,7 @@ def list_runs(
                 n_error=int(n_error or 0),
                 origin=run.origin,
                 provenance=run.provenance,
+                scorer_version=run.scorer_version,
             )
         )
     if scorer:
@@ -234,7 +236,8 @@ def list_runs(
 def pick_run(
     session: Session, space: str, dataset: str, scorer: str, run_id: int | None = None
 ) -> RunInfo:
-    """The run a query reads: ``run_id`` if given, else the one with most finite scores."""
+    """The run a query reads: ``run_id`` if given, else the one with most finite scores
+    among the runs of the scorer's current version (older versions only if none)."""
     runs = list_runs(session, space, dataset, scorer)
     if run_id is not None:
         for run in runs:
@@ -249,7 +252,19 @@ def pick_run(
             else f"run: tfnas-db populate --scorers {scorer} --dataset {dataset}"
         )
         raise TfnasError(f"no stored {scorer} scores on {dataset} ({space}); {fix}")
-    return max(usable, key=lambda run: (run.n_ok, run.id))
+    current = _current_versions()
+    # a run of the scorer's current definition beats a larger run of an older one (e.g.
+    # loss_slope v1, the cross-entropy variant, left in a store from before v2)
+    return max(
+        usable,
+        key=lambda run: (current.get(run.scorer) == run.scorer_version, run.n_ok, run.id),
+    )
+
+
+def _current_versions() -> dict[str, int]:
+    from tfnas_db.scoring.registry import REGISTRY  # numpy only: no torch is imported
+
+    return {spec.name: spec.version for spec in REGISTRY.specs()}
 
 
 @dataclass(frozen=True)
