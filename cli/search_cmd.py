@@ -137,6 +137,8 @@ def search_command(
         "accuracy_note": None if column else missing_accuracy_note(space, data.name),
         "score_runs": {name: run.id for name, run in table.runs.items()},
         "candidates": len(table),
+        "candidates_with_accuracy": outcome.with_accuracy,
+        "candidates_note": outcome.note,
         "query_seconds": round(finished - started, 4),
         "search_seconds": round(finished - loaded, 4),
     }
@@ -214,6 +216,8 @@ def _print_summary(
         f"{header['dataset']}: {summary.runs} runs, up to {summary.n} evaluations each, seed "
         f"{header['options']['seed']}{pen}; {header['candidates']} candidates"
     )
+    if header["candidates_note"]:
+        console.print(f"[yellow]{header['candidates_note']}[/yellow]")
     if header["accuracy_note"]:
         console.print(f"[yellow]{header['accuracy_note']}[/yellow]")
         console.print(f"mean params of picks: {summary.params_mean:.3f} M")

@@ -31,6 +31,8 @@ class SearchOutcome:
     summary: SearchSummary
     score: np.ndarray
     seconds: np.ndarray
+    with_accuracy: int  # candidates the search could pick from that hold an accuracy
+    note: str | None = None  # what a reader must know to read the figures (shown by callers)
 
 
 def check_options(options: SearchOptions) -> None:
@@ -114,12 +116,26 @@ def run_search(
         )
     hard_params = None if strategy == "pareto" else options.max_params
     eligible = eligible_rows(table, hard_params, max_flops)
+    size_limited = bool((~eligible).any())
+    note = None
+    has_accuracy = np.isfinite(table.accuracy)
+    held = int(has_accuracy.sum())
+    if table.column is not None and 0 < held < len(table):
+        # an import covering part of the space: picks without an accuracy would make the
+        # mean a mean over whichever few picks happen to have one; search those that do
+        eligible &= has_accuracy
+        note = (
+            f"{table.column.key} is stored for {held} of the {len(table)} candidates (an "
+            f"import covering part of {space}); the search ran over those {held}"
+        )
     available = int(eligible.sum())
     what = ", ".join(table.scores) or "benchmark"
     if available == 0:
         raise TfnasError(f"no architecture with stored {what} scores fits the size limits")
     if chosen.uses_n and options.n > available:
-        limits = " within the size limits" if available < len(table) else ""
+        limits = " within the size limits" if size_limited else ""
+        if note is not None and table.column is not None:
+            limits = f" that also hold {table.column.key}{limits}"
         raise TfnasError(
             f"--n {options.n} is larger than the {available} architectures with a stored "
             f"{what} score{limits}; lower --n or populate more architectures"
@@ -138,4 +154,11 @@ def run_search(
         seconds=seconds,
         best_accuracy=best_accuracy,
     )
-    return SearchOutcome(result=result, summary=summary, score=score, seconds=seconds)
+    return SearchOutcome(
+        result=result,
+        summary=summary,
+        score=score,
+        seconds=seconds,
+        with_accuracy=int((eligible & has_accuracy).sum()),
+        note=note,
+    )

@@ -109,16 +109,16 @@ def test_correlate_without_accuracy_compares_scorers(store: str) -> None:
     assert params_flops["n"] == 400 and params_flops["kendall_tau"] > 0.5
 
 
-def _store_accuracies(url: str, path: Path) -> None:
-    """val/test accuracies after 90 epochs (the NATS-Bench SSS schedule) for the first 400
-    configurations, as the import leaves them: a made-up but deterministic value."""
+def _store_accuracies(url: str, path: Path, first: int = 400) -> None:
+    """val/test accuracies after 90 epochs (the NATS-Bench SSS schedule) for the first
+    ``first`` configurations, as the import leaves them: a made-up but deterministic value."""
     store = open_store(url)
     with store.session() as session:
         space_id = session.scalar(select(SearchSpace.id).where(SearchSpace.name == "nats-sss"))
         dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == "cifar10"))
         archs = session.execute(
             select(Architecture.id, Architecture.arch_index).where(
-                Architecture.space_id == space_id, Architecture.arch_index < 400
+                Architecture.space_id == space_id, Architecture.arch_index < first
             )
         ).all()
         session.execute(
@@ -156,3 +156,24 @@ def test_with_accuracies_stored_searches_and_correlate_report_them(
     rows = _json("correlate", "--db", url, "--space", "nats-sss")
     assert {r["accuracy"] for r in rows} == {"val_acc_90ep", "test_acc_90ep"}
     assert next(r for r in rows if r["scorer"] == "params")["n"] == 400
+
+
+def test_an_import_covering_few_candidates_searches_those_and_says_so(
+    store: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "few_acc.db"
+    copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    _store_accuracies(url, copy, first=6)  # 6 of the 12 naswot-scored configurations
+    found = _json("search", "--db", url, "--space", "nats-sss", "--runs", "20",
+                  "--scorer", "naswot", "--n", "3")  # fmt: skip
+    assert found["candidates"] == 12 and found["candidates_with_accuracy"] == 6
+    assert "stored for 6 of the 12 candidates" in found["candidates_note"]
+    assert 50 <= found["accuracy_mean"] <= 90  # a mean over picks that all hold one
+    assert all(index < 6 for index in found["picks"])
+    text = tfnas("search", "--db", url, "--space", "nats-sss", "--runs", "20",
+                 "--scorer", "naswot", "--n", "3")  # fmt: skip
+    assert text.returncode == 0 and "the search ran over those 6" in text.stdout
+    too_many = tfnas("search", "--db", url, "--space", "nats-sss", "--scorer", "naswot",
+                     "--n", "8")  # fmt: skip
+    assert too_many.returncode != 0 and len(too_many.stderr.strip().splitlines()) == 1

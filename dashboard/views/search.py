@@ -116,6 +116,8 @@ def show_result(found: data.DashboardSearch) -> None:
             hide_index=True,
         )
         return
+    if found.outcome.note:
+        st.warning(found.outcome.note)
     cols = st.columns(3)
     cols[0].metric(f"Accuracy (± {summary.accuracy_std:.2f})", f"{summary.accuracy_mean:.2f}")
     cols[1].metric("Regret", f"{summary.regret_mean:.2f}")
