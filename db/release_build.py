@@ -10,6 +10,7 @@ the assembled file equals what one populate over the whole space writes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from tfnas_db.db.release import ReleaseManifest, file_sha256, read_release_table
 from tfnas_db.errors import TfnasError
 
 
-def _machine_cpu() -> str | None:
+def machine_cpu() -> str | None:
     try:
         with open("/proc/cpuinfo") as handle:
             return next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
@@ -140,7 +141,7 @@ def write_release_file(
         batch_size=run.batch_size,
         seed=run.seed,
         device=run.device,
-        cpu_model=cpu_model if cpu_model is not None else _machine_cpu(),
+        cpu_model=cpu_model if cpu_model is not None else machine_cpu(),
         gpu_model=gpu_model,
         torch_version=run.torch_version,
         tfnas_db_version=run.package_version,
@@ -223,19 +224,11 @@ def assemble_release(
     path = out_root / first.space / first.dataset / f"{first.scorer}.parquet"
     _write_table(path, columns)
     manifests = [m for _, m in parts]
-    manifest = ReleaseManifest(
-        space=first.space,
-        dataset=first.dataset,
-        scorer=first.scorer,
-        scorer_version=first.scorer_version,
-        data_source=first.data_source,
-        batch_size=first.batch_size,
-        seed=first.seed,
-        device=first.device,
+    command = first.command.rsplit(" --shard ", 1)[0]
+    manifest = replace(
+        first,
         cpu_model=_joined([m.cpu_model for m in manifests]),
         gpu_model=_joined([m.gpu_model for m in manifests]),
-        torch_version=first.torch_version,
-        tfnas_db_version=first.tfnas_db_version,
         host=_joined([m.host for m in manifests]),
         started_at=min(m.started_at for m in manifests),
         finished_at=max((m.finished_at for m in manifests if m.finished_at), default=None),
@@ -243,11 +236,10 @@ def assemble_release(
         status_counts=_status_counts(columns["status"]),
         sha256=file_sha256(path),
         file=path.name,
-        command=first.command.rsplit(" --shard ", 1)[0],
-        threads=first.threads,
+        command=command,
+        shard=None,
         notes=[
-            f"assembled from {n} shards, each scored by `{first.command.rsplit(' --shard ', 1)[0]}"
-            f" --shard i/{n}` in its own store"
+            f"assembled from {n} shards, each scored by `{command} --shard i/{n}` in its own store"
         ],
     )
     manifest.write(path.with_suffix(".json"))

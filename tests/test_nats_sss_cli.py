@@ -140,13 +140,18 @@ def _store_accuracies(url: str, path: Path, first: int = 400) -> None:
     store.engine.dispose()
 
 
+def _with_accuracies(store: str, copy: Path, first: int) -> str:
+    """A copy of the module's store with accuracies for its first ``first`` configurations."""
+    copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    _store_accuracies(url, copy, first=first)
+    return url
+
+
 def test_with_accuracies_stored_searches_and_correlate_report_them(
     store: str, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "with_acc.db"
-    copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
-    url = f"sqlite:///{copy}"
-    _store_accuracies(url, copy)
+    url = _with_accuracies(store, tmp_path / "with_acc.db", first=400)
     base = ("search", "--db", url, "--space", "nats-sss", "--runs", "20")
     found = _json(*base, "--scorer", "naswot", "--n", "5")
     assert found["accuracy_column"] == "val_acc_90ep" and found["accuracy_note"] is None
@@ -161,10 +166,7 @@ def test_with_accuracies_stored_searches_and_correlate_report_them(
 def test_an_import_covering_few_candidates_searches_those_and_says_so(
     store: str, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "few_acc.db"
-    copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
-    url = f"sqlite:///{copy}"
-    _store_accuracies(url, copy, first=6)  # 6 of the 12 naswot-scored configurations
+    url = _with_accuracies(store, tmp_path / "few_acc.db", first=6)  # 6 of the 12 scored
     found = _json("search", "--db", url, "--space", "nats-sss", "--runs", "20",
                   "--scorer", "naswot", "--n", "3")  # fmt: skip
     assert found["candidates"] == 12 and found["candidates_with_accuracy"] == 6

@@ -27,6 +27,7 @@ from tfnas_db.db.release import (
     file_sha256,
     read_release_table,
 )
+from tfnas_db.db.release_build import machine_cpu
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
@@ -48,14 +49,6 @@ TSS_MANIFESTS = [(p, m) for p, m in MANIFESTS if m.space == "nats-tss"]
 EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
 FLOAT_RTOL = 1e-6
 OFF_MACHINE_RTOL = {"naswot": 1e-4, "jacov": 1e-2, "epe_nas": 0.5}
-
-
-def _machine_cpu() -> str | None:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            return next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        return None
 
 
 @pytest.fixture()
@@ -146,7 +139,7 @@ def test_rescoring_a_sample_reproduces_the_bundled_values() -> None:
                     else load_minibatch(dataset, manifest.batch_size, manifest.seed, None, source),
                 ),
             )
-            same_machine = manifest.threads is not None and manifest.cpu_model == _machine_cpu()
+            same_machine = manifest.threads is not None and manifest.cpu_model == machine_cpu()
             torch.set_num_threads(manifest.threads or threads_before)
             outcome = engine.score(space.arch_of_index(index), [spec])[spec.name]
             where = f"{manifest.scorer} of arch {index} on {manifest.dataset}"

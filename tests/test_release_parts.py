@@ -107,3 +107,25 @@ def test_a_part_is_never_loaded_as_a_release_file(parts: Path) -> None:
     from tfnas_db.db.release import bundled_manifests
 
     assert bundled_manifests(parts) == []
+
+
+REPO_PARTS = REPO / "release-parts"
+PART_MANIFESTS = sorted(REPO_PARTS.glob("*/*/*.shard-*-of-*.json"))
+
+
+@pytest.mark.parametrize("path", PART_MANIFESTS, ids=[p.stem for p in PART_MANIFESTS])
+def test_every_committed_part_matches_its_manifest_and_shard(path: Path) -> None:
+    """The finished shards of a set still being computed (release-parts/): each file is
+    what its manifest says (sha256, rows) and holds exactly its shard's indices."""
+    from tfnas_db.scoring.registry import REGISTRY
+    from tfnas_db.scoring.spaces import get_space
+
+    manifest = ReleaseManifest.read(path)
+    assert manifest.shard is not None and path.name.startswith(f"{manifest.scorer}.shard-")
+    i, n = (int(x) for x in manifest.shard.split("/"))
+    columns = read_release_table(path, manifest)
+    n_archs = get_space(manifest.space).n_archs
+    assert columns["arch_index"].tolist() == list(range(i, n_archs, n))
+    assert manifest.scorer_version == REGISTRY.get(manifest.scorer).version
+    assert not (REPO / "data" / "release" / manifest.space / manifest.dataset /
+                f"{manifest.scorer}.json").exists(), "assembled: delete its parts"  # fmt: skip
