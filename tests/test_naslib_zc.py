@@ -20,24 +20,11 @@ from sqlalchemy.orm import joinedload
 import tfnas_db
 from tfnas_db.db.models import BenchmarkResult, ScoreRun
 from tfnas_db.db.store import open_store
-from tfnas_db.interop.naslib_zc import NASLIB_TO_TFNAS
+from tfnas_db.interop.naslib_zc import NASLIB_TO_TFNAS, PROXY_ORDER
 from tfnas_db.scoring.spaces import nats_tss
 
 SAMPLE = Path(__file__).parent / "fixtures" / "naslib_zc_sample_cifar10.csv"
-PROXIES = (
-    "flops",
-    "params",
-    "synflow",
-    "grasp",
-    "fisher",
-    "grad_norm",
-    "l2_norm",
-    "plain",
-    "nwot",
-    "epe_nas",
-    "jacov",
-    "snip",
-)
+PROXIES = PROXY_ORDER  # the proxies NASLib's files list, in their order
 N_CIFAR10 = 24
 
 
