@@ -37,7 +37,7 @@ def _read_archs(path: Path, space: str) -> list[str]:
         raise TfnasError(
             f"--archs {path} is a folder: give a text file with one architecture a line"
         )
-    if not path.is_file():
+    if not path.exists():  # a pipe (--archs <(...)) or /dev/stdin exists and is read
         raise TfnasError(f"--archs file {path} does not exist")
     try:
         text = path.read_text(encoding="utf-8")

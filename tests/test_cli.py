@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,16 @@ def test_db_status_shows_coverage_and_the_commands_that_fill_gaps(populated: str
     assert "tfnas-db populate --dataset cifar100 --scorers naswot,relu_count,params,flops" in (
         out.stdout
     )
+
+
+def test_archs_read_from_a_pipe(sqlite_store_url: str) -> None:
+    """``--archs /dev/stdin`` (or a shell's ``<(...)``) is a file to read, not a missing one."""
+    out = subprocess.run(
+        [sys.executable, "-c", "from tfnas_db.cli.app import main; main()", "populate",
+         "--db", sqlite_store_url, "--scorers", "params", "--archs", "/dev/stdin",
+         "--quiet", "--format", "json"],
+        input="3\n|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|avg_pool_3x3~2|\n",
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["scored"] == 2
