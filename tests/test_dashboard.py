@@ -4,7 +4,6 @@ empty, missing or bad input shows what to do instead of a traceback."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -235,9 +234,8 @@ def test_tfnas_db_dashboard_serves_and_stops_cleanly(store: str) -> None:
     orphan keeps answering on the port (what a script that starts a dashboard relies on)."""
     with served_dashboard(store) as base:
         assert dashboard_answers(base)
-    deadline = time.monotonic() + 30
-    while dashboard_answers(base) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    # served_dashboard has waited for the command's process to exit; its sockets closed
+    # with it, so anything still answering is an orphan it left behind
     assert not dashboard_answers(base)
 
 
