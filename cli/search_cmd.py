@@ -21,19 +21,12 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
-from tfnas_db.db.queries import (
-    ScoreTable,
-    best_accuracy,
-    load_score_table,
-    missing_accuracy_note,
-    optional_accuracy_column,
-)
+from tfnas_db.db.queries import ScoreTable, missing_accuracy_note
 from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.registry import canonical_label
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.random_search import SearchResult
-from tfnas_db.search.runner import check_options, check_strategy_space, run_search
-from tfnas_db.search.strategies import STRATEGIES, SearchOptions, get_strategy
+from tfnas_db.search.runner import search_scorers, stored_search
+from tfnas_db.search.strategies import STRATEGIES, SearchOptions
 from tfnas_db.search.summary import SearchSummary
 
 PENALTY_HELP = (
@@ -96,8 +89,6 @@ def search_command(
 ) -> None:
     """Search by stored scores: accuracy of the picks (mean +- std), regret, search time."""
     started = time.perf_counter()
-    chosen = get_strategy(strategy)
-    check_strategy_space(strategy, space)
     options = SearchOptions(
         n=n,
         runs=runs,
@@ -111,16 +102,23 @@ def search_command(
         budget_seconds=budget_seconds,
         max_params=max_params,
     )
-    check_options(options)
-    scorers = [canonical_label(name) for name in chosen.scorers(scorer)]
+    scorers = search_scorers(strategy, scorer, space, options)
     data = get_dataset(dataset)
     store = open_cli_store(db)
     with store.session() as session:
-        column = optional_accuracy_column(session, space, data.name, metric, epochs)
-        table = load_score_table(session, space, data.name, scorers, column, run_id)
-        best = best_accuracy(session, space, data.name, column)
-    loaded = time.perf_counter()
-    outcome = run_search(table, space, strategy, options, max_flops=max_flops, best_accuracy=best)
+        found = stored_search(
+            session,
+            space=space,
+            dataset=data.name,
+            strategy=strategy,
+            scorers=scorers,
+            options=options,
+            metric=metric,
+            epochs=epochs,
+            run_id=run_id,
+            max_flops=max_flops,
+        )
+    outcome, table, column, best = found.outcome, found.table, found.column, found.best
     result, summary, score = outcome.result, outcome.summary, outcome.score
     finished = time.perf_counter()
     header: dict[str, Any] = {
@@ -140,7 +138,7 @@ def search_command(
         "candidates_with_accuracy": outcome.with_accuracy,
         "candidates_note": outcome.note,
         "query_seconds": round(finished - started, 4),
-        "search_seconds": round(finished - loaded, 4),
+        "search_seconds": round(found.search_seconds, 4),
     }
     picks = table.arch_index[result.picks].tolist()
     if save:

@@ -11,7 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from tfnas_db.errors import TfnasError
 
 
 def bulk_insert(
@@ -40,3 +43,14 @@ def bulk_insert_dicts(session: Session, table: Table, rows: Sequence[Mapping[str
         return 0
     columns = list(rows[0])
     return bulk_insert(session, table, columns, ([row[c] for c in columns] for row in rows))
+
+
+def conflict_insert(session: Session, table: Any) -> Any:
+    """The backend's INSERT that takes ``ON CONFLICT`` clauses (PostgreSQL and SQLite
+    spell it the same, from different dialect modules)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise TfnasError(f"unsupported database backend {dialect!r}")  # pragma: no cover

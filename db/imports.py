@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tfnas_db import __version__
+from tfnas_db.db.bulk import conflict_insert
 from tfnas_db.db.models import Architecture, BenchmarkResult, Score, ScoreRun, ScoreStatus
 from tfnas_db.db.scores import now
-from tfnas_db.errors import TfnasError
 
 # Imported runs have no batch, seed or device of ours: these fill the run's identity columns.
 IMPORTED_VERSION = 0
@@ -34,13 +33,7 @@ def _upsert(
 ) -> None:
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - other backends are not supported
-        raise TfnasError(f"unsupported database backend {dialect!r}")
+    stmt = conflict_insert(session, table)
     updated = {name: stmt.excluded[name] for name in rows[0] if name not in keys}
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updated), list(rows))
 

@@ -283,7 +283,7 @@ class ScoreTable:
     flops_m: np.ndarray
     accuracy: np.ndarray
     val_acc_12ep: np.ndarray
-    train_seconds_200ep: np.ndarray
+    train_seconds_full: np.ndarray
     scores: dict[str, np.ndarray]
     seconds: dict[str, np.ndarray]
 
@@ -332,7 +332,7 @@ def load_score_table(
     # Without a column the join matches nothing (no such metric), leaving accuracy NaN.
     acc, acc_on = result(column.metric, column.epochs) if column else result("(none)", 0)
     val12, val12_on = result("val", 12)
-    train, train_on = result("train_seconds", 200)
+    train, train_on = result("train_seconds", get_space(space).full_schedule_epochs)
     score_aliases = [aliased(Score) for _ in names]
     query = (
         select(
@@ -381,7 +381,7 @@ def load_score_table(
             flops_m=floats(cols[3]),
             accuracy=floats(cols[4]),
             val_acc_12ep=floats(cols[5]),
-            train_seconds_200ep=floats(cols[6]),
+            train_seconds_full=floats(cols[6]),
             scores={name: floats(cols[7 + 2 * i]) for i, name in enumerate(names)},
             seconds={name: floats(cols[8 + 2 * i]) for i, name in enumerate(names)},
         )

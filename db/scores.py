@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tfnas_db import __version__
+from tfnas_db.db.bulk import conflict_insert
 from tfnas_db.db.models import (
     Architecture,
     Dataset,
@@ -127,13 +127,7 @@ def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     workers never duplicate a pair and never overwrite an ok or nan result."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert = postgresql.insert(Score)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(Score)
-    else:  # pragma: no cover - other backends are not supported
-        raise TfnasError(f"unsupported database backend {dialect!r}")
+    insert = conflict_insert(session, Score)
     stmt = insert.on_conflict_do_update(
         index_elements=["run_id", "architecture_id"],
         set_={name: insert.excluded[name] for name in _REPLACED_COLUMNS},

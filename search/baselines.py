@@ -1,9 +1,10 @@
 """Training-based baselines simulated from the benchmark table (NAS-Bench-201 style).
 
 "Training" an architecture is a lookup of its 12-epoch validation accuracy; its cost is
-the simulated training time of that schedule. The bundled table records the 200-epoch
-training seconds, so a 12-epoch training costs 12/200 of them (the per-epoch time is the
-same schedule-independent cost NATS-Bench records). Search stops when the next
+the simulated training time of that schedule. The store holds the training seconds of the
+space's full schedule (NATS-Bench TSS 200 epochs, SSS 90), so a 12-epoch training costs
+12/200 (12/90) of them (the per-epoch time is the same schedule-independent cost NATS-Bench
+records). Search stops when the next
 evaluation would exceed ``budget`` seconds (default 12 000, as NAS-Bench-201).
 """
 
@@ -15,12 +16,12 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.search.random_search import SearchResult
 
 TRAIN_EPOCHS = 12
-RECORDED_EPOCHS = 200
 DEFAULT_BUDGET = 12000.0
 
 
-def training_cost(train_seconds_200: np.ndarray) -> np.ndarray:
-    return np.asarray(train_seconds_200, dtype=np.float64) * TRAIN_EPOCHS / RECORDED_EPOCHS
+def training_cost(train_seconds: np.ndarray, recorded_epochs: int = 200) -> np.ndarray:
+    """Seconds of a 12-epoch training from those of a ``recorded_epochs`` schedule."""
+    return np.asarray(train_seconds, dtype=np.float64) * TRAIN_EPOCHS / recorded_epochs
 
 
 def budgeted_random_search(

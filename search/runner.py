@@ -6,11 +6,19 @@ limits, validate N against the candidates and summarise the picks the same way.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.orm import Session
 
-from tfnas_db.db.queries import ScoreTable
+from tfnas_db.db.queries import (
+    AccuracyColumn,
+    ScoreTable,
+    best_accuracy,
+    load_score_table,
+    optional_accuracy_column,
+)
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.spaces import get_space
 from tfnas_db.search.penalties import check_mu_sigma, get_penalty
@@ -45,6 +53,56 @@ def check_options(options: SearchOptions) -> None:
     check_mu_sigma(options.mu, options.sigma)
 
 
+def search_scorers(
+    strategy: str, scorer: str | None, space: str, options: SearchOptions
+) -> list[str]:
+    """Everything a search checks before it touches the store; the stored labels it ranks by."""
+    from tfnas_db.scoring.registry import canonical_label
+
+    chosen = get_strategy(strategy)
+    check_strategy_space(strategy, space)
+    check_options(options)
+    return [canonical_label(name) for name in chosen.scorers(scorer)]
+
+
+@dataclass(frozen=True)
+class StoredSearch:
+    """A search run on one query's candidates, with what its reports name beside it."""
+
+    outcome: SearchOutcome
+    table: ScoreTable
+    column: AccuracyColumn | None  # None: the store holds no accuracy (score-only results)
+    best: float
+    load_seconds: float
+    search_seconds: float
+
+
+def stored_search(
+    session: Session,
+    *,
+    space: str,
+    dataset: str,
+    strategy: str,
+    scorers: list[str],
+    options: SearchOptions,
+    metric: str | None = None,
+    epochs: int | None = None,
+    run_id: int | None = None,
+    max_flops: float | None = None,
+) -> StoredSearch:
+    """Load the candidates in one query and run the search: ``tfnas-db search`` and the
+    Python API call this, so both read the same column and pick the same architectures."""
+    started = time.perf_counter()
+    column = optional_accuracy_column(session, space, dataset, metric, epochs)
+    table = load_score_table(session, space, dataset, scorers, column, run_id)
+    best = best_accuracy(session, space, dataset, column)
+    loaded = time.perf_counter()
+    outcome = run_search(table, space, strategy, options, max_flops=max_flops, best_accuracy=best)
+    return StoredSearch(
+        outcome, table, column, best, loaded - started, time.perf_counter() - loaded
+    )
+
+
 def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:
     info = get_space(space)
     choices = np.asarray([info.choices(a) for a in table.arch_str], dtype=np.int64)
@@ -53,7 +111,8 @@ def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> Search
         seconds=table.seconds,
         params_m=table.params_m,
         val_acc_12ep=table.val_acc_12ep,
-        train_seconds_200ep=table.train_seconds_200ep,
+        train_seconds_full=table.train_seconds_full,
+        full_schedule_epochs=info.full_schedule_epochs,
         choices=choices.reshape(len(table), -1),
         n_options=info.mutation.n_options,
         eligible=eligible,
@@ -107,7 +166,7 @@ def run_search(
         )
     if (
         not chosen.penalisable
-        and not (np.isfinite(table.val_acc_12ep) & np.isfinite(table.train_seconds_200ep)).any()
+        and not (np.isfinite(table.val_acc_12ep) & np.isfinite(table.train_seconds_full)).any()
     ):
         raise TfnasError(
             f"{strategy} simulates training from 12-epoch validation accuracy and recorded "

@@ -46,12 +46,13 @@ class SearchInputs:
     seconds: dict[str, np.ndarray]
     params_m: np.ndarray
     val_acc_12ep: np.ndarray
-    train_seconds_200ep: np.ndarray
+    train_seconds_full: np.ndarray  # of the space's full schedule
     choices: np.ndarray  # (M, L) categorical encoding for mutations
     n_options: int
     eligible: np.ndarray  # hard limits (--max-params/--max-flops)
     mutation_steps: tuple[int, ...] | None = None  # None: any other option (cyclic)
     cyclic: bool = True
+    full_schedule_epochs: int = 200  # the schedule train_seconds_full was recorded over
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _pareto(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
 def _train_random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
     return budgeted_random_search(
         np.nan_to_num(inputs.val_acc_12ep, nan=-np.inf),
-        training_cost(inputs.train_seconds_200ep),
+        training_cost(inputs.train_seconds_full, inputs.full_schedule_epochs),
         budget=options.budget_seconds,
         runs=options.runs,
         seed=options.seed,
@@ -174,7 +175,7 @@ def _train_random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
 
 
 def _train_rea(inputs: SearchInputs, options: SearchOptions) -> SearchResult:
-    cost = training_cost(inputs.train_seconds_200ep)
+    cost = training_cost(inputs.train_seconds_full, inputs.full_schedule_epochs)
     result = regularized_evolution(
         np.nan_to_num(inputs.val_acc_12ep, nan=-np.inf),
         _mutations(inputs),

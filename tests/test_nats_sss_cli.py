@@ -109,9 +109,11 @@ def test_correlate_without_accuracy_compares_scorers(store: str) -> None:
     assert params_flops["n"] == 400 and params_flops["kendall_tau"] > 0.5
 
 
-def _store_accuracies(url: str, path: Path, first: int = 400) -> None:
+def _store_accuracies(url: str, path: Path, first: int = 400, training: bool = False) -> None:
     """val/test accuracies after 90 epochs (the NATS-Bench SSS schedule) for the first
-    ``first`` configurations, as the import leaves them: a made-up but deterministic value."""
+    ``first`` configurations, as the import leaves them: a made-up but deterministic value;
+    with ``training``, also the 12-epoch validation accuracy and 900 s of 90-epoch training
+    that the training baselines read."""
     store = open_store(url)
     with store.session() as session:
         space_id = session.scalar(select(SearchSpace.id).where(SearchSpace.name == "nats-sss"))
@@ -135,17 +137,48 @@ def _store_accuracies(url: str, path: Path, first: int = 400) -> None:
                 }
                 for arch_id, index in archs
                 for metric, offset in (("val", 0.0), ("test", 0.5))
+            ]
+            + [
+                {
+                    "architecture_id": arch_id,
+                    "dataset_id": dataset_id,
+                    "metric": metric,
+                    "epochs": epochs,
+                    "value": value,
+                    "n_seeds": 1,
+                    "source": f"fabricated for a test ({path.name})",
+                }
+                for arch_id, index in (archs if training else [])
+                for metric, epochs, value in (
+                    ("val", 12, 30.0 + (index % 89) * 0.3),
+                    ("train_seconds", 90, 900.0),
+                )
             ],
         )
     store.engine.dispose()
 
 
-def _with_accuracies(store: str, copy: Path, first: int) -> str:
+def _with_accuracies(store: str, copy: Path, first: int, training: bool = False) -> str:
     """A copy of the module's store with accuracies for its first ``first`` configurations."""
     copy.write_bytes(Path(store.removeprefix("sqlite:///")).read_bytes())
     url = f"sqlite:///{copy}"
-    _store_accuracies(url, copy, first=first)
+    _store_accuracies(url, copy, first=first, training=training)
     return url
+
+
+def test_training_baselines_cost_twelve_of_the_ninety_recorded_epochs(
+    store: str, tmp_path: Path
+) -> None:
+    """SSS records training seconds for its 90-epoch schedule: a 12-epoch evaluation costs
+    12/90 of 900 s = 120 s, so a 1 200 s budget buys exactly 10 (12/200 would buy 22)."""
+    url = _with_accuracies(store, tmp_path / "train.db", first=400, training=True)
+    base = ("search", "--db", url, "--space", "nats-sss", "--runs", "20")
+    found = _json(*base, "--strategy", "train-random", "--budget-seconds", "1200")
+    assert found["accuracy_column"] == "val_acc_90ep" and found["candidates_with_accuracy"] == 400
+    assert found["search_seconds_mean"] == pytest.approx(1200.0)
+    assert 50 <= found["accuracy_mean"] <= 90
+    rea = _json(*base, "--strategy", "train-rea", "--budget-seconds", "1200")
+    assert 0 < rea["search_seconds_mean"] <= 1200.0
 
 
 def test_with_accuracies_stored_searches_and_correlate_report_them(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from concurrent.futures import ProcessPoolExecutor
 
@@ -40,17 +41,33 @@ def _param_mismatches(rows: list[tuple[str, dict[str, float]]]) -> list[str]:
     return bad
 
 
+EXHAUSTIVE = os.environ.get("TFNAS_EXHAUSTIVE") == "1"
+
+
 @pytest.mark.slow
-def test_built_networks_have_the_reference_parameter_count_for_all_archs() -> None:
+def test_built_networks_have_the_reference_parameter_count() -> None:
+    """Built networks against NATS-Bench's parameter counts. The closed form is checked
+    against the table for all 15 625 in test_nats_tss_space; building all 15 625 takes
+    minutes of CPU, so the default suite builds 1 000 (every op on every edge among them)
+    and TFNAS_EXHAUSTIVE=1 builds all."""
     rows = [
         (r["arch_str"], {d: float(r[c]) for d, c in COLUMNS.items()})
         for r in nats_tss.reference_rows()
     ]
     assert len(rows) == 15625
-    chunks = [rows[i : i + 500] for i in range(0, len(rows), 500)]
+    if not EXHAUSTIVE:
+        rows = random.Random(5).sample(rows, 1000)
+        edge_ops = {(edge, op) for arch, _ in rows for edge, op in enumerate(_edge_ops(arch))}
+        assert len(edge_ops) == 6 * 5  # the sample covers every op on every edge
+    chunks = [rows[i : i + 250] for i in range(0, len(rows), 250)]
     with ProcessPoolExecutor(max_workers=2) as pool:
         bad = [item for part in pool.map(_param_mismatches, chunks) for item in part]
     assert bad == []
+
+
+def _edge_ops(arch: str) -> list[str]:
+    """The six operations of an arch string, in NATS-Bench's edge order."""
+    return [edge.split("~")[0] for node in arch.split("+") for edge in node.strip("|").split("|")]
 
 
 def test_only_the_classifier_depends_on_the_dataset() -> None:

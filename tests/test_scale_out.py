@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,8 @@ def _scalar(url: str, sql: str, **params: Any) -> Any:
 @pytest.mark.postgres
 def test_four_workers_on_postgresql_split_the_work_exactly_once(seeded_pg_url: str) -> None:
     """Four workers started at the same instant: every (run, architecture) scored once,
-    one run per scorer, and the workers' own counts add up to what was pending."""
+    one run per scorer, and each worker's counts (scored, by others, already stored when it
+    started) add up to the targets."""
     cmd = _populate_cmd(seeded_pg_url, "--limit", "24", "--seed", "301", "--chunk-size", "3")
     procs = [
         subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -106,7 +108,12 @@ def test_four_workers_on_postgresql_split_the_work_exactly_once(seeded_pg_url: s
         assert proc.returncode == 0, err.decode()
     summaries = [json.loads(out) for out, _ in outputs]
     assert sum(s["scored"] for s in summaries) == 24
-    assert all(s["scored"] + s["by_other_workers"] == 24 for s in summaries)
+    # A worker that starts after another has stored a chunk counts it as already stored,
+    # not as pending: its three counts, not two, add up to the 24 targeted.
+    assert all(
+        s["targeted"] == 24 and s["scored"] + s["by_other_workers"] + s["already_stored"] == 24
+        for s in summaries
+    )
     rows = _rows(seeded_pg_url, 301)
     assert len(rows) == 4 * 24 and len({row[:2] for row in rows}) == 4 * 24
     runs = Counter(
@@ -334,17 +341,30 @@ def test_ray_actors_ask_for_gpus_only_on_cuda() -> None:
         actor_resources("cpu", half, 8.0)
 
 
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    """One local Ray instance for the module's Ray tests (starting one costs seconds); the
+    executor uses an instance that is already up and leaves it running."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def test_ray_executor_scores_bit_identical_to_the_sequential_path(
-    backend: str, tmp_path: Path, seeded_sqlite_template: Path, request: pytest.FixtureRequest
+    backend: str,
+    tmp_path: Path,
+    seeded_sqlite_template: Path,
+    request: pytest.FixtureRequest,
+    ray_cluster: Any,
 ) -> None:
     """The driver writes what the actors computed through the sequential path's code: on
     SQLite (no claims) and on PostgreSQL (the driver claims) the stored floats are the
     sequential ones, bit for bit."""
-    ray = pytest.importorskip("ray")
     shutil.copy(seeded_sqlite_template, tmp_path / "sequential.db")
     sequential_url = f"sqlite:///{tmp_path / 'sequential.db'}"
     if backend == "sqlite":
@@ -356,15 +376,11 @@ def test_ray_executor_scores_bit_identical_to_the_sequential_path(
         scorers="naswot,synflow,params", limit=5, batch_size=16, seed=304, threads=1
     )
     populate(open_store(sequential_url), config, show_progress=False)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        summary = populate(
-            open_store(ray_url),
-            PopulateConfig(**{**config.__dict__, "executor": "ray", "workers": 2, "chunk_size": 2}),
-            show_progress=False,
-        )
-    finally:
-        ray.shutdown()
+    summary = populate(
+        open_store(ray_url),
+        PopulateConfig(**{**config.__dict__, "executor": "ray", "workers": 2, "chunk_size": 2}),
+        show_progress=False,
+    )
     assert summary.scored == 5
     sequential, on_ray = _rows(sequential_url, 304), _rows(ray_url, 304)
     assert len(on_ray) == 15 and on_ray == sequential  # floats compared exactly
@@ -389,9 +405,8 @@ def _kill_a_scoring_actor(killed: list[int], stop: threading.Event) -> None:
 
 @pytest.mark.slow
 def test_a_ray_actor_killed_mid_run_loses_nothing(
-    tmp_path: Path, seeded_sqlite_template: Path
+    tmp_path: Path, seeded_sqlite_template: Path, ray_cluster: Any
 ) -> None:
-    ray = pytest.importorskip("ray")
     shutil.copy(seeded_sqlite_template, tmp_path / "ray.db")
     url = f"sqlite:///{tmp_path / 'ray.db'}"
     config = PopulateConfig(
@@ -406,7 +421,6 @@ def test_a_ray_actor_killed_mid_run_loses_nothing(
     )
     killed: list[int] = []
     stop = threading.Event()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     killer = threading.Thread(target=_kill_a_scoring_actor, args=(killed, stop))
     killer.start()
     try:
@@ -414,7 +428,6 @@ def test_a_ray_actor_killed_mid_run_loses_nothing(
     finally:
         stop.set()
         killer.join()
-        ray.shutdown()
     assert len(killed) == 1  # one actor died mid-chunk
     assert summary.scored == 6
     rows = _rows(url, 306)

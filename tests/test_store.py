@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from tfnas_db.db.models import ArchCost, Architecture, Base, BenchmarkResult
 from tfnas_db.db.store import (
@@ -107,26 +107,30 @@ def test_unreachable_server_is_one_clear_error() -> None:
         check_schema(engine)
 
 
+# One space, dataset and architecture: what the upgrade tests' older stores hold first.
+_ONE_ARCH = (
+    "INSERT INTO search_space (id, name, n_archs, description) VALUES (1, 'nats-tss', 15625, 'x')",
+    "INSERT INTO dataset (id, name, n_classes, image_size) VALUES (1, 'c', 10, 32)",
+    "INSERT INTO architecture (id, space_id, arch_index, arch_str) VALUES (1, 1, 0, 'a')",
+)
+
+
+def _old_store(url: str, revision: str, *rows: str) -> Engine:
+    """A store left at an earlier schema revision, holding ``_ONE_ARCH`` and ``rows``."""
+    engine = make_engine(resolve_url(url))
+    upgrade_schema(engine, revision)
+    with engine.begin() as conn:
+        for sql in (*_ONE_ARCH, *rows):
+            conn.execute(text(sql))
+    return engine
+
+
 def test_upgrading_a_0001_store_with_data_keeps_it_and_adds_saved_searches(
     empty_url: str,
 ) -> None:
-    engine = make_engine(resolve_url(empty_url))
-    upgrade_schema(engine, "0001")
+    engine = _old_store(empty_url, "0001")
     with pytest.raises(TfnasError, match="is at schema revision 0001 but this tfnas-db needs"):
         check_schema(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO search_space (id, name, n_archs, description) "
-                "VALUES (1, 'nats-tss', 15625, 'x')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
-                "VALUES (1, 1, 0, 'a')"
-            )
-        )
     before, after = upgrade_schema(engine)
     assert (before, after) == ("0001", head_revision(engine))
     check_schema(engine)
@@ -157,38 +161,16 @@ def test_schema_head_constant_matches_the_migration_scripts(tmp_path: Path) -> N
 
 def test_upgrading_a_populated_0002_store_marks_its_runs_computed(empty_url: str) -> None:
     """0003 adds provenance columns; existing runs read as computed, old scores keep values."""
-    engine = make_engine(resolve_url(empty_url))
-    upgrade_schema(engine, "0002")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO search_space (id, name, n_archs, description) "
-                "VALUES (1, 'nats-tss', 15625, 'x')"
-            )
-        )
-        conn.execute(
-            text("INSERT INTO dataset (id, name, n_classes, image_size) VALUES (1, 'c', 10, 32)")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
-                "VALUES (1, 1, 0, 'a')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
-                "data_source, batch_size, seed, device, package_version, started_at) "
-                "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
-                "'2026-11-01 00:00:00')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO score (run_id, architecture_id, value, seconds, status) "
-                "VALUES (1, 1, 1.5, 0.25, 'ok')"
-            )
-        )
+    engine = _old_store(
+        empty_url,
+        "0002",
+        "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
+        "data_source, batch_size, seed, device, package_version, started_at) "
+        "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
+        "'2026-11-01 00:00:00')",
+        "INSERT INTO score (run_id, architecture_id, value, seconds, status) "
+        "VALUES (1, 1, 1.5, 0.25, 'ok')",
+    )
     assert upgrade_schema(engine) == ("0002", head_revision(engine))
     check_schema(engine)
     with engine.connect() as conn:
@@ -200,38 +182,16 @@ def test_upgrading_a_populated_0002_store_marks_its_runs_computed(empty_url: str
 
 def test_upgrading_a_populated_0003_store_adds_empty_work_claims(empty_url: str) -> None:
     """0004 adds the work-claim table; stored runs and scores (with host/device) are kept."""
-    engine = make_engine(resolve_url(empty_url))
-    upgrade_schema(engine, "0003")
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO search_space (id, name, n_archs, description) "
-                "VALUES (1, 'nats-tss', 15625, 'x')"
-            )
-        )
-        conn.execute(
-            text("INSERT INTO dataset (id, name, n_classes, image_size) VALUES (1, 'c', 10, 32)")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO architecture (id, space_id, arch_index, arch_str) "
-                "VALUES (1, 1, 0, 'a')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
-                "data_source, batch_size, seed, device, package_version, started_at, origin) "
-                "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
-                "'2026-11-01 00:00:00', 'computed')"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO score (run_id, architecture_id, value, seconds, status, host, device) "
-                "VALUES (1, 1, 1.5, 0.25, 'ok', 'node7', 'cuda:1')"
-            )
-        )
+    engine = _old_store(
+        empty_url,
+        "0003",
+        "INSERT INTO score_run (id, space_id, dataset_id, scorer, scorer_version, "
+        "data_source, batch_size, seed, device, package_version, started_at, origin) "
+        "VALUES (1, 1, 1, 'naswot', 1, 'synthetic', 128, 0, 'cpu', '0.1.0', "
+        "'2026-11-01 00:00:00', 'computed')",
+        "INSERT INTO score (run_id, architecture_id, value, seconds, status, host, device) "
+        "VALUES (1, 1, 1.5, 0.25, 'ok', 'node7', 'cuda:1')",
+    )
     assert upgrade_schema(engine) == ("0003", head_revision(engine))
     check_schema(engine)
     with engine.connect() as conn:

@@ -130,7 +130,7 @@ def _inputs(eligible: np.ndarray | None = None) -> SearchInputs:
         seconds={k: np.full(64, 0.5) for k in named},
         params_m=SIZE,
         val_acc_12ep=SCORE,
-        train_seconds_200ep=np.full(64, 1000.0),
+        train_seconds_full=np.full(64, 1000.0),
         choices=CHOICES,
         n_options=4,
         eligible=np.ones(64, dtype=bool) if eligible is None else eligible,

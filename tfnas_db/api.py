@@ -121,13 +121,9 @@ class TfnasStore:
         """Run a strategy over stored scores, as ``tfnas-db search`` does with the same
         options; returns what the CLI renders: ``.summary`` (accuracy mean/std, regret,
         top picks), ``.result`` (picks per run) and the ranking score column."""
-        from tfnas_db.db.queries import best_accuracy, load_score_table, resolve_accuracy_column
         from tfnas_db.scoring.datasets import get_dataset
-        from tfnas_db.scoring.registry import canonical_label
-        from tfnas_db.search.runner import check_options, run_search
-        from tfnas_db.search.strategies import get_strategy
+        from tfnas_db.search.runner import search_scorers, stored_search
 
-        chosen = get_strategy(strategy)
         options = SearchOptions(
             n=n,
             runs=runs,
@@ -141,14 +137,20 @@ class TfnasStore:
             budget_seconds=budget_seconds,
             max_params=max_params,
         )
-        check_options(options)
-        scorers = [canonical_label(name) for name in chosen.scorers(scorer)]
-        name = get_dataset(dataset).name
+        scorers = search_scorers(strategy, scorer, space, options)
         with self._session() as session:
-            column = resolve_accuracy_column(session, space, name, metric, epochs)
-            table = load_score_table(session, space, name, scorers, column, run_id)
-            best = best_accuracy(session, space, name, column)
-        return run_search(table, space, strategy, options, max_flops=max_flops, best_accuracy=best)
+            return stored_search(
+                session,
+                space=space,
+                dataset=get_dataset(dataset).name,
+                strategy=strategy,
+                scorers=scorers,
+                options=options,
+                metric=metric,
+                epochs=epochs,
+                run_id=run_id,
+                max_flops=max_flops,
+            ).outcome
 
     def correlate(
         self,

@@ -111,6 +111,9 @@ class SearchSpaceInfo:
     bundled_results: str | None = None  # "module:function" -> Iterable[BundledResult]
     feature_functions: dict[str, Callable[[str], int]] = field(default_factory=dict)
     lacks: dict[str, str] = field(default_factory=dict)
+    # the epochs of the benchmark's full training schedule, whose recorded training seconds
+    # the training baselines scale to their 12-epoch evaluations (NATS-Bench: TSS 200, SSS 90)
+    full_schedule_epochs: int = 200
 
     @property
     def n_options(self) -> int:

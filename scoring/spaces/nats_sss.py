@@ -195,6 +195,7 @@ def network_dot(arch_str: str) -> str:
 
 SPACE = SearchSpaceInfo(
     name=SPACE_NAME,
+    full_schedule_epochs=90,
     n_archs=N_ARCHS,
     description="NATS-Bench size search space: widths c1:c2:c3:c4:c5 in {8..64} on the "
     "fixed best TSS cell",

@@ -18,7 +18,7 @@ from torch import nn
 from tfnas_db.scoring.spaces.nats_sss import CELL, layer_widths, parse_arch
 from tfnas_db.scoring.spaces.nats_tss import EDGES
 from tfnas_db.scoring.spaces.nats_tss import parse_arch as parse_cell
-from tfnas_db.scoring.spaces.nats_tss_net import ReLUConvBN, ResNetReduction
+from tfnas_db.scoring.spaces.nats_tss_net import CellDag, ReLUConvBN, ResNetReduction
 
 
 class WidthProjection(nn.Sequential):
@@ -41,8 +41,8 @@ def make_edge(op: str, c_in: int, c_out: int) -> nn.Module:
     raise ValueError(f"op {op!r} does not occur in the nats-sss cell")
 
 
-class WidthCell(nn.Module):
-    """4-node DAG: node i = sum over j < i of op_(i,j)(node j); output = node 3."""
+class WidthCell(CellDag):
+    """The fixed TSS cell at searched widths: edges from node 0 map c_in -> c_out."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
@@ -51,18 +51,6 @@ class WidthCell(nn.Module):
             make_edge(op, c_in if source == 0 else c_out, c_out)
             for op, (_target, source) in zip(ops, EDGES, strict=True)
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for node in (1, 2, 3):
-            total: torch.Tensor | None = None
-            for edge, (target, source) in zip(self.edges, EDGES, strict=True):
-                if target == node:
-                    out = edge(nodes[source])
-                    total = out if total is None else total + out
-            assert total is not None
-            nodes.append(total)
-        return nodes[3]
 
 
 class NatsSssNetwork(nn.Module):

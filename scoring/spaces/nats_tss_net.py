@@ -45,12 +45,13 @@ def make_op(op: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown nats-tss op {op!r}")
 
 
-class Cell(nn.Module):
-    """4-node DAG: node i = sum over j < i of op_(i,j)(node j); output = node 3."""
+class CellDag(nn.Module):
+    """4-node DAG: node i = sum over j < i of op_(i,j)(node j); output = node 3.
 
-    def __init__(self, cell: tuple[str, ...], channels: int) -> None:
-        super().__init__()
-        self.edges = nn.ModuleList(make_op(op, channels) for op in cell)
+    Subclasses build ``edges``, one module per edge in :data:`EDGES` order; the SSS cell is
+    this DAG with fixed ops and searched widths."""
+
+    edges: nn.ModuleList
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
@@ -63,6 +64,12 @@ class Cell(nn.Module):
             assert total is not None
             nodes.append(total)
         return nodes[3]
+
+
+class Cell(CellDag):
+    def __init__(self, cell: tuple[str, ...], channels: int) -> None:
+        super().__init__()
+        self.edges = nn.ModuleList(make_op(op, channels) for op in cell)
 
 
 class ResNetReduction(nn.Module):
