@@ -97,6 +97,22 @@ def test_score_only_searches_say_what_to_import(store: str) -> None:
     assert "12-epoch validation accuracy" in baseline.stderr
 
 
+def test_the_python_api_answers_score_only_as_the_cli(store: str) -> None:
+    """Without accuracies the API returns the CLI's score-only search, not an error."""
+    import tfnas_db
+
+    args = ("--space", "nats-sss", "--scorer", "naswot", "--n", "5", "--runs", "20")
+    cli = _json("search", "--db", store, *args, "--penalty", "gdf")
+    outcome = tfnas_db.open(store).search(
+        scorer="naswot", n=5, runs=20, penalty="gdf", space="nats-sss"
+    )
+    assert outcome.with_accuracy == 0 and cli["candidates_with_accuracy"] == 0
+    assert outcome.summary.params_mean == pytest.approx(cli["params_mean"])
+    assert [p.arch_index for p in outcome.summary.top_picks] == [
+        p["arch_index"] for p in cli["top_picks"]
+    ]
+
+
 def test_correlate_without_accuracy_compares_scorers(store: str) -> None:
     out = tfnas("correlate", "--db", store, "--space", "nats-sss", "--format", "json")
     assert out.returncode == 0, out.stderr
