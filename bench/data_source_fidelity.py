@@ -7,12 +7,13 @@ Usage (one store per data source, outside the repository; each step resumes):
 
 ``populate`` scores NASLib's 725 CIFAR-10 architectures (NAS-Bench-Suite-Zero's sample,
 scored by NASLib on real CIFAR-10) with every scorer of ``SCORERS`` on one data source,
-and grasp (~3-4 s/arch on one CPU thread) on every 20th, in a seeded random order, so a
-job stopped early still leaves a random sample. ``report`` joins the stores with NASLib's
-file by arch string and prints, per scorer and source, over the architectures both
-sources hold, Kendall tau against NASLib's score and against the 200-epoch CIFAR-10
-validation accuracy (and NASLib's own tau against accuracy, the ceiling real data gives).
-loss_slope is not measured here: its definition is being rewritten (issue 16).
+and grasp (~3-4 s/arch on one CPU thread) on every 5th, in a seeded random order, so a
+job stopped early still leaves a random sample; one torch thread per process, so the two
+sources run side by side on two cores. ``report`` joins the stores with NASLib's file by
+arch string and prints, per scorer and source, over the architectures both sources hold,
+Kendall tau against NASLib's score and against the 200-epoch CIFAR-10 validation accuracy
+(and NASLib's own tau against accuracy, the ceiling real data gives). NASLib has no
+LossSlope, so loss_slope is compared against accuracy only (and decided on it alone).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from tfnas_db.db.tables import wide_table
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.populate import PopulateConfig, populate
 
-SCORERS = ["naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher"]
-GRASP_EVERY = 20  # grasp (~3-4 s/arch alone, far more on a loaded CPU): every 20th (37 of 725)
+SCORERS = ["naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher", "loss_slope"]
+GRASP_EVERY = 5  # grasp (~3-4 s/arch on one thread): every 5th (145 of 725)
 CHUNK = 20
 BOOTSTRAP = 1000
 SOURCES = ["synthetic", "natural"]
@@ -52,7 +53,13 @@ def run_populate(folder: Path, source: str, naslib: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     upgrade_schema(make_engine(resolve_url(store_url(folder, source))))
     store = open_store(store_url(folder, source))
-    common = {"dataset": "cifar10", "batch_size": 128, "seed": 0, "data_source": source}
+    common = {
+        "dataset": "cifar10",
+        "batch_size": 128,
+        "seed": 0,
+        "data_source": source,
+        "threads": 1,
+    }
     for start in range(0, len(archs), CHUNK):
         chunk = archs[start : start + CHUNK]
         grasp_chunk = [a for i, a in enumerate(chunk, start) if i % GRASP_EVERY == 0]
@@ -97,10 +104,12 @@ def paired_difference(
     return point, float(low), float(high)
 
 
-def decide(vs_naslib: tuple[float, float, float], vs_acc: tuple[float, float, float]) -> str:
-    """natural where it is better on one measure and worse on neither (90 % intervals)."""
-    better = vs_naslib[1] > 0 or vs_acc[1] > 0
-    worse = vs_naslib[2] < 0 or vs_acc[2] < 0
+def decide(vs_naslib: tuple[float, float, float] | None, vs_acc: tuple[float, float, float]) -> str:
+    """natural where it is better on one measure and worse on neither (90 % intervals);
+    ``vs_naslib`` is None for a scorer NASLib does not have (accuracy alone decides)."""
+    measures = [vs_acc] if vs_naslib is None else [vs_naslib, vs_acc]
+    better = any(low > 0 for _, low, _ in measures)
+    worse = any(high < 0 for _, _, high in measures)
     return "natural" if better and not worse else "synthetic"
 
 
@@ -108,7 +117,7 @@ def report(folder: Path, naslib_path: Path) -> list[str]:
     naslib = pd.read_csv(naslib_path)
     lines = [
         "NASLib's CIFAR-10 architectures held by both sources' stores (a seeded random sample",
-        "of the 725; grasp on every 20th), batch 128, seed 0. acc: NATS-Bench cifar10-valid",
+        "of the 725; grasp on every 5th), batch 128, seed 0. acc: NATS-Bench cifar10-valid",
         "200-epoch validation (bundled table); NASLib: its own score on real CIFAR-10.",
         "delta = tau(natural) - tau(synthetic) [90 % paired bootstrap interval over archs]",
         f"{'scorer':<10}{'n':>5}  {'tau vs NASLib syn/nat':>21}  {'tau vs acc syn/nat':>18}"
@@ -123,20 +132,31 @@ def report(folder: Path, naslib_path: Path) -> list[str]:
         )
         merged = naslib.merge(both, on="arch_str", suffixes=("_naslib", ""))
         column = NASLIB_COLUMN.get(name, name)
-        reference = merged[column].to_numpy(float)
+        has_reference = column in naslib.columns
+        reference = merged[column].to_numpy(float) if has_reference else None
         accuracy = merged["val_acc_200ep"].to_numpy(float)
         syn = merged[f"{name}_syn"].to_numpy(float)
         nat = merged[f"{name}_nat"].to_numpy(float)
-        ok = np.isfinite(syn) & np.isfinite(nat) & np.isfinite(reference)
-        syn, nat, reference, accuracy = syn[ok], nat[ok], reference[ok], accuracy[ok]
-        d_ref = paired_difference(nat, syn, reference)
+        ok = np.isfinite(syn) & np.isfinite(nat)
+        if reference is not None:
+            ok &= np.isfinite(reference)
+            reference = reference[ok]
+        syn, nat, accuracy = syn[ok], nat[ok], accuracy[ok]
         d_acc = paired_difference(nat, syn, accuracy)
-        ref_syn, ref_nat = tau(syn, reference)[0], tau(nat, reference)[0]
+        if reference is None:
+            d_ref = None
+            ref_part = f"{'- / -':>21}"
+            naslib_acc = f"{'-':>6}"
+            delta_ref = f"{'-':>23}"
+        else:
+            d_ref = paired_difference(nat, syn, reference)
+            ref_part = f"{tau(syn, reference)[0]:>10.3f} /{tau(nat, reference)[0]:>6.3f}"
+            naslib_acc = f"{tau(reference, accuracy)[0]:>6.3f}"
+            delta_ref = f"{d_ref[0]:>+6.3f} [{d_ref[1]:+.3f},{d_ref[2]:+.3f}]"
         lines.append(
-            f"{name:<10}{len(syn):>5}  {ref_syn:>10.3f} /{ref_nat:>6.3f}"
+            f"{name:<10}{len(syn):>5}  {ref_part}"
             f"  {tau(syn, accuracy)[0]:>10.3f} /{tau(nat, accuracy)[0]:>5.3f}"
-            f"  {tau(reference, accuracy)[0]:>6.3f}"
-            f"  {d_ref[0]:>+6.3f} [{d_ref[1]:+.3f},{d_ref[2]:+.3f}]"
+            f"  {naslib_acc}  {delta_ref}"
             f"  {d_acc[0]:>+6.3f} [{d_acc[1]:+.3f},{d_acc[2]:+.3f}]  {decide(d_ref, d_acc)}"
         )
     return lines
