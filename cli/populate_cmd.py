@@ -33,6 +33,8 @@ from tfnas_db.scoring.spaces import get_space
 
 
 def _read_archs(path: Path, space: str) -> list[str]:
+    if str(path) == "-":  # the usual spelling of standard input: echo 123 | ... --archs -
+        path = Path("/dev/stdin")
     if path.is_dir():
         raise TfnasError(
             f"--archs {path} is a folder: give a text file with one architecture a line"
@@ -95,7 +97,10 @@ def populate_command(
     ] = False,
     archs: Annotated[
         Path | None,
-        typer.Option(help="File listing the architectures to score (indices or arch strings)."),
+        typer.Option(
+            help="File listing the architectures to score, one a line (indices or arch "
+            "strings); - reads standard input."
+        ),
     ] = None,
     device: Annotated[
         str | None,

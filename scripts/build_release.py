@@ -101,6 +101,9 @@ def assemble(args: argparse.Namespace) -> None:
             f"assembled {out}/{manifest.space}/{manifest.dataset}/{manifest.file}: "
             f"{manifest.row_count} rows {manifest.status_counts}"
         )
+        if not args.keep_parts:  # the set is whole: its parts would only be a second copy
+            for part in folder.glob(f"{scorer}.shard-*-of-*.*"):
+                part.unlink()
 
 
 def main() -> None:
@@ -109,6 +112,9 @@ def main() -> None:
     parser.add_argument("--scorers", default="all", help="comma-separated names, or all")
     parser.add_argument("--shard", help="I/N: the store holds populate --shard I/N; write parts")
     parser.add_argument("--assemble", action="store_true", help="join finished parts")
+    parser.add_argument(
+        "--keep-parts", action="store_true", help="--assemble: leave the parts in place"
+    )
     parser.add_argument("--parts", type=Path, default=None, help="parts folder (release-parts/)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--gpu-model", default=None, help="the GPU that scored, if any")

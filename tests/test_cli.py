@@ -180,11 +180,12 @@ def test_db_status_shows_coverage_and_the_commands_that_fill_gaps(populated: str
     )
 
 
-def test_archs_read_from_a_pipe(sqlite_store_url: str) -> None:
-    """``--archs /dev/stdin`` (or a shell's ``<(...)``) is a file to read, not a missing one."""
+@pytest.mark.parametrize("stdin", ["/dev/stdin", "-"])
+def test_archs_read_from_a_pipe(sqlite_store_url: str, stdin: str) -> None:
+    """``--archs -`` or ``/dev/stdin`` (or a shell's ``<(...)``) is read, not a missing file."""
     out = subprocess.run(
         [sys.executable, "-c", "from tfnas_db.cli.app import main; main()", "populate",
-         "--db", sqlite_store_url, "--scorers", "params", "--archs", "/dev/stdin",
+         "--db", sqlite_store_url, "--scorers", "params", "--archs", stdin,
          "--quiet", "--format", "json"],
         input="3\n|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|avg_pool_3x3~2|\n",
         capture_output=True, text=True, timeout=300,

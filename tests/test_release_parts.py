@@ -66,9 +66,11 @@ def test_each_part_holds_exactly_its_shard(parts: Path) -> None:
 
 
 def test_assembled_parts_equal_the_whole_space_file(parts: Path, tmp_path: Path) -> None:
-    out = build_release("--assemble", "--parts", str(parts), "--out", str(tmp_path))
+    copied = shutil.copytree(parts, tmp_path / "parts")  # assembling deletes the parts
+    out = build_release("--assemble", "--parts", str(copied), "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "assembled" in out.stdout and "15625 rows" in out.stdout
+    assert not list(copied.glob("*/*/degree.shard-*")), "assembled: its parts are deleted"
     path = tmp_path / "nats-tss" / "cifar100" / "degree.json"
     manifest = ReleaseManifest.read(path)
     assert manifest.shard is None and manifest.row_count == N_ARCHS
