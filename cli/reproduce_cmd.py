@@ -19,14 +19,21 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
+from tfnas_db.cli.score_missing import score_needed
 from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
-from tfnas_db.errors import TfnasError
-from tfnas_db.search.reproduce import TABLES, Candidates, reproduce
+from tfnas_db.errors import ScoresNeeded, TfnasError
+from tfnas_db.search.reproduce import TABLES, Candidates, Cell, ColumnPlan, Row, reproduce
 from tfnas_db.search.runner import search_inputs
 
 
 def _fmt(pair: list[float] | None) -> str:
     return "-" if pair is None else f"{pair[0]:.2f}+-{pair[1]:.2f}"
+
+
+def _cell_json(cell: Cell) -> dict[str, Any]:
+    fields = {k: v for k, v in cell.__dict__.items() if k != "needed"}
+    fields["needed_archs"] = cell.needed.arch_index if cell.needed else None
+    return fields
 
 
 def reproduce_command(
@@ -36,6 +43,14 @@ def reproduce_command(
     ] = None,
     runs: Annotated[int | None, typer.Option(help="Runs per row (default: the paper's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    score_missing: Annotated[
+        bool,
+        typer.Option(
+            "--score-missing",
+            help="ET-NAS rows: score loss_slope for the Pareto-front architectures that lack "
+            "it (the paper computes it only there), then run the table again.",
+        ),
+    ] = False,
     space: SpaceOption = "nats-tss",
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -46,30 +61,57 @@ def reproduce_command(
     if runs is not None and runs < 1:
         raise TfnasError(f"--runs must be at least 1, got {runs}")
     store = open_cli_store(db)
-    with store.session() as session:
 
-        @cache
-        def held(dataset: str) -> list[tuple[str, int]]:
-            return [(c.metric, c.epochs) for c in accuracy_columns(session, space, dataset)]
+    def run_table() -> tuple[dict[str, Any], list[ColumnPlan], list[Row]]:
+        with store.session() as session:
 
-        @cache
-        def load(dataset: str, scorers: tuple[str, ...], metric: str, epochs: int) -> Candidates:
-            data = load_score_table(
-                session, space, dataset, list(scorers), AccuracyColumn(metric, epochs)
+            @cache
+            def held(dataset: str) -> list[tuple[str, int]]:
+                return [(c.metric, c.epochs) for c in accuracy_columns(session, space, dataset)]
+
+            @cache
+            def load(
+                dataset: str,
+                scorers: tuple[str, ...],
+                metric: str,
+                epochs: int,
+                on_demand: tuple[str, ...],
+            ) -> Candidates:
+                data = load_score_table(
+                    session,
+                    space,
+                    dataset,
+                    list(scorers),
+                    AccuracyColumn(metric, epochs),
+                    on_demand=on_demand,
+                )
+                if len(data) == 0:
+                    raise TfnasError(f"no candidates for {scorers} on {dataset}")
+                eligible = np.ones(len(data), dtype=bool)
+                inputs = search_inputs(data, space, eligible)
+                return Candidates(data.accuracy, data.params_m, inputs, data.arch_index)
+
+            return reproduce(
+                table,
+                lambda d, s, m, e, o: load(d, tuple(s), m, e, o),
+                held,
+                scorer=scorer,
+                runs=runs,
+                seed=seed,
             )
-            if len(data) == 0:
-                raise TfnasError(f"no candidates for {scorers} on {dataset}")
-            eligible = np.ones(len(data), dtype=bool)
-            return Candidates(data.accuracy, data.params_m, search_inputs(data, space, eligible))
 
-        meta, plans, rows = reproduce(
-            table,
-            lambda d, s, m, e: load(d, tuple(s), m, e),
-            held,
-            scorer=scorer,
-            runs=runs,
-            seed=seed,
-        )
+    meta, plans, rows = run_table()
+    needed: dict[tuple[str, str], set[int]] = {}
+    for r in rows:
+        for plan, cell in zip(plans, r.cells, strict=True):
+            if cell.needed is not None:
+                key = (plan.dataset, cell.needed.scorer)
+                needed.setdefault(key, set()).update(cell.needed.arch_index or [])
+    if score_missing and needed:
+        for (dataset, name), archs in needed.items():
+            want = ScoresNeeded(name, sorted(archs), sorted(archs))
+            score_needed(store, space, dataset, want, quiet=fmt == OutputFormat.json)
+        meta, plans, rows = run_table()  # the same runs visit the same fronts
     missing = sorted({c.missing for r in rows for c in r.cells if c.missing})
     if fmt == OutputFormat.json:
         payload: dict[str, Any] = {
@@ -80,7 +122,7 @@ def reproduce_command(
                     "method": r.method,
                     "kind": r.kind,
                     "paper_seconds": r.paper_seconds,
-                    "cells": [c.__dict__ for c in r.cells],
+                    "cells": [_cell_json(c) for c in r.cells],
                 }
                 for r in rows
             ],
@@ -116,4 +158,4 @@ def reproduce_command(
         console.print(f"  {p.label}: {p.status} ({p.detail})")
     console.print(f"note: {meta['note']}")
     for command in missing:
-        console.print(f"missing scores; run: {command}")
+        console.print(f"missing scores: {command}")

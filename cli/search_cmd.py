@@ -21,7 +21,9 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
+from tfnas_db.cli.score_missing import score_needed
 from tfnas_db.db.queries import ScoreTable, missing_accuracy_note
+from tfnas_db.errors import ScoresNeeded
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.random_search import SearchResult
@@ -84,6 +86,14 @@ def search_command(
     save: Annotated[
         bool, typer.Option("--save", help="Store this search (tfnas-db runs).")
     ] = False,
+    score_missing: Annotated[
+        bool,
+        typer.Option(
+            "--score-missing",
+            help="etnas: score loss_slope for the Pareto-front architectures that lack it "
+            "(ET-NAS computes it only there), then search again.",
+        ),
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
@@ -105,19 +115,27 @@ def search_command(
     scorers = search_scorers(strategy, scorer, space, options)
     data = get_dataset(dataset)
     store = open_cli_store(db)
-    with store.session() as session:
-        found = stored_search(
-            session,
-            space=space,
-            dataset=data.name,
-            strategy=strategy,
-            scorers=scorers,
-            options=options,
-            metric=metric,
-            epochs=epochs,
-            run_id=run_id,
-            max_flops=max_flops,
-        )
+    while True:
+        try:
+            with store.session() as session:
+                found = stored_search(
+                    session,
+                    space=space,
+                    dataset=data.name,
+                    strategy=strategy,
+                    scorers=scorers,
+                    options=options,
+                    metric=metric,
+                    epochs=epochs,
+                    run_id=run_id,
+                    max_flops=max_flops,
+                )
+            break
+        except ScoresNeeded as needed:
+            if not score_missing:
+                raise
+            score_needed(store, space, data.name, needed, quiet=fmt != OutputFormat.table)
+            score_missing = False  # the same search visits the same fronts: once is enough
     outcome, table, column, best = found.outcome, found.table, found.column, found.best
     result, summary, score = outcome.result, outcome.summary, outcome.score
     finished = time.perf_counter()

@@ -70,11 +70,18 @@ def architectures(url: str, space: str, dataset: str) -> tuple[pd.DataFrame, lis
 
 @st.cache_data(show_spinner="Loading scores...", ttl=TTL_SECONDS)
 def score_table(
-    url: str, space: str, dataset: str, scorers: tuple[str, ...], column: AccuracyColumn | None
+    url: str,
+    space: str,
+    dataset: str,
+    scorers: tuple[str, ...],
+    column: AccuracyColumn | None,
+    on_demand: tuple[str, ...] = (),
 ) -> tuple[ScoreTable, float]:
     """Search candidates (one query) and the best accuracy of the column, for regret."""
     with store(url).session() as session:
-        table = load_score_table(session, space, dataset, list(scorers), column)
+        table = load_score_table(
+            session, space, dataset, list(scorers), column, on_demand=on_demand
+        )
         return table, best_accuracy(session, space, dataset, column)
 
 
@@ -176,7 +183,7 @@ def search(
     chosen = get_strategy(strategy)
     scorers = list(chosen.scorers(scorer))
     search_options = SearchOptions(**dict(options))  # type: ignore[arg-type]
-    table, best = score_table(url, space, dataset, tuple(scorers), column)
+    table, best = score_table(url, space, dataset, tuple(scorers), column, chosen.on_demand)
     outcome = run_search(table, space, strategy, search_options, best_accuracy=best)
     picks = outcome.result.picks
     return DashboardSearch(

@@ -7,12 +7,13 @@ numpy arrays; none of them imports torch.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, null, select
 from sqlalchemy.orm import Session, aliased
 
 from tfnas_db.db.integrity import naming_damaged_values
@@ -310,14 +311,24 @@ def load_score_table(
     scorers: str | list[str],
     column: AccuracyColumn | None,
     run_id: int | None = None,
+    on_demand: tuple[str, ...] = (),
 ) -> ScoreTable:
     """One indexed query: every architecture with a finite score of each scorer (none: all
-    architectures), its size, the chosen accuracy and the baseline columns."""
+    architectures), its size, the chosen accuracy and the baseline columns.
+
+    Scorers named in ``on_demand`` do not restrict the rows: they are NaN wherever no score
+    is stored (or no run exists yet), for a strategy that scores only the few candidates it
+    needs them for (ET-NAS's loss_slope on its Pareto fronts)."""
     names = [scorers] if isinstance(scorers, str) else list(scorers)
     runs = {
         name: pick_run(session, space, dataset, name, run_id if i == 0 else None)
         for i, name in enumerate(names)
+        if name not in on_demand
     }
+    for name in on_demand:
+        if name in names:
+            with suppress(TfnasError):  # nothing stored yet: an all-NaN column
+                runs[name] = pick_run(session, space, dataset, name)
     space_id, dataset_id = space_and_dataset_ids(session, space, dataset)
 
     def result(metric: str, epochs: int):  # type: ignore[no-untyped-def]
@@ -343,7 +354,11 @@ def load_score_table(
             acc.value,
             val12.value,
             train.value,
-            *[c for alias in score_aliases for c in (alias.value, alias.seconds)],
+            *[
+                c
+                for name, alias in zip(names, score_aliases, strict=True)
+                for c in ((alias.value, alias.seconds) if name in runs else (null(), null()))
+            ],
         )
         .join(
             ArchCost,
@@ -356,14 +371,14 @@ def load_score_table(
         .order_by(Architecture.arch_index)
     )
     for name, alias in zip(names, score_aliases, strict=True):
-        query = query.join(
-            alias,
-            and_(
-                alias.architecture_id == Architecture.id,
-                alias.run_id == runs[name].id,
-                alias.status == ScoreStatus.OK,
-            ),
+        if name not in runs:
+            continue  # an on-demand scorer with no run yet: NULL columns, no join
+        on = and_(
+            alias.architecture_id == Architecture.id,
+            alias.run_id == runs[name].id,
+            alias.status == ScoreStatus.OK,
         )
+        query = query.outerjoin(alias, on) if name in on_demand else query.join(alias, on)
     rows = session.connection().execute(query).fetchall()  # Core rows: no ORM overhead
     width = 7 + 2 * len(names)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]

@@ -8,6 +8,12 @@ pseudo-code says >); the tournament samples S = 5 members (not stated); a child 
 new to the history; "Pareto fronts" is the first non-dominated front; measures are
 divided by their maximum over the front (a non-positive maximum leaves a measure as is);
 if no child was accepted the final population stands in for the children.
+
+loss_slope is read only for the architectures on a run's front (ET-NAS computes it for
+those alone); where it is NaN there, every run still finishes and :class:`ScoresNeeded`
+then names all such rows at once, so a caller can score them and search again: the
+evolution and the fronts depend on logsynflow, degree and naswot only, so the second
+search visits the same fronts.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfnas_db.errors import ScoresNeeded
 from tfnas_db.search.mutation import MutationTable
 from tfnas_db.search.pareto import pareto_front
 from tfnas_db.search.random_search import SearchResult
@@ -76,6 +83,7 @@ def etnas(
     picks = np.empty(runs, dtype=np.int64)
     evaluated = np.full((runs, cycles), -1, dtype=np.int64)
     seconds = np.zeros(runs)
+    needed: set[int] = set()
     for run in range(runs):
         start = rng.choice(rows, size=min(population, len(rows)), replace=False)
         members = deque(int(r) for r in start)
@@ -96,6 +104,10 @@ def etnas(
                 seen.add(child)
         pool = np.array(children or list(members), dtype=np.int64)
         front = pool[pareto_front(np.column_stack([scores.naswot[pool], scores.logsynflow[pool]]))]
+        lacking = front[np.isnan(scores.loss_slope[front])]
+        if len(lacking):
+            needed.update(int(r) for r in lacking)
+            continue
         distance = utopian_distance(
             scores.naswot[front], scores.logsynflow[front], scores.loss_slope[front], w[front]
         )
@@ -106,4 +118,6 @@ def etnas(
             + scores.seconds_naswot[pool].sum()
             + scores.seconds_loss_slope[front].sum()
         )
+    if needed:
+        raise ScoresNeeded("loss_slope", sorted(needed))
     return SearchResult(picks=picks, samples=evaluated, search_seconds=seconds)

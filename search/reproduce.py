@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import ScoresNeeded, TfnasError
 from tfnas_db.search.random_search import SearchResult, random_search
 from tfnas_db.search.strategies import SearchInputs, SearchOptions, get_strategy
 
@@ -87,6 +87,7 @@ class Cell:
     seconds: float | None = None  # mean simulated search seconds per run
     params_m: float | None = None
     missing: str | None = None  # the populate command that would fill it
+    needed: ScoresNeeded | None = None  # scores the search visited and the store lacks
 
 
 @dataclass
@@ -104,9 +105,11 @@ class Candidates:
     accuracy: np.ndarray
     params_m: np.ndarray
     inputs: SearchInputs
+    arch_index: np.ndarray
 
 
-Loader = Callable[[str, list[str], str, int], Candidates]
+# (dataset, scorers, metric, epochs, on-demand scorers) -> candidates
+Loader = Callable[[str, list[str], str, int, tuple[str, ...]], Candidates]
 
 
 def _stats(values: np.ndarray) -> list[float]:
@@ -139,10 +142,13 @@ def compute_cell(
         "search": [spec.get("scorer", scorer)],
         "etnas": ["logsynflow", "naswot", "loss_slope", "degree"],
     }.get(kind, [])
+    on_demand = get_strategy("etnas").on_demand if kind == "etnas" else ()
     try:
-        data = load(plan.dataset, needs, plan.metric, plan.epochs)
+        data = load(plan.dataset, needs, plan.metric, plan.epochs, on_demand)
     except TfnasError:
-        cell.missing = f"tfnas-db populate --scorers {','.join(needs)} --dataset {plan.dataset}"
+        cell.missing = (
+            f"run: tfnas-db populate --scorers {','.join(needs)} --dataset {plan.dataset}"
+        )
         return cell
     rng_runs = runs
     result: SearchResult
@@ -176,11 +182,20 @@ def compute_cell(
         )
         if strategy == "random" and options.n > len(data.accuracy):
             cell.missing = (
-                f"tfnas-db populate --scorers {','.join(needs)} --dataset {plan.dataset} "
+                f"run: tfnas-db populate --scorers {','.join(needs)} --dataset {plan.dataset} "
                 f"(N={options.n} needs at least {options.n} scored architectures)"
             )
             return cell
-        result = get_strategy(strategy).run(data.inputs, options)
+        try:
+            result = get_strategy(strategy).run(data.inputs, options)
+        except ScoresNeeded as needed:
+            arch_index = [int(data.arch_index[row]) for row in needed.rows]
+            cell.needed = ScoresNeeded(needed.scorer, needed.rows, arch_index)
+            cell.missing = (
+                f"{needed.scorer} for the {len(arch_index)} architectures on the ET-NAS "
+                f"fronts on {plan.dataset}: rerun with --score-missing"
+            )
+            return cell
         primary = needs[0] if needs else None
         seconds = data.inputs.seconds[primary] if primary else np.zeros(len(data.accuracy))
         cell.seconds = float(np.mean(result.seconds_per_run(seconds)))

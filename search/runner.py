@@ -19,7 +19,7 @@ from tfnas_db.db.queries import (
     load_score_table,
     optional_accuracy_column,
 )
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import ScoresNeeded, TfnasError
 from tfnas_db.scoring.spaces import get_space
 from tfnas_db.search.penalties import check_mu_sigma, get_penalty
 from tfnas_db.search.random_search import SearchResult
@@ -94,7 +94,8 @@ def stored_search(
     Python API call this, so both read the same column and pick the same architectures."""
     started = time.perf_counter()
     column = optional_accuracy_column(session, space, dataset, metric, epochs)
-    table = load_score_table(session, space, dataset, scorers, column, run_id)
+    on_demand = get_strategy(strategy).on_demand
+    table = load_score_table(session, space, dataset, scorers, column, run_id, on_demand)
     best = best_accuracy(session, space, dataset, column)
     loaded = time.perf_counter()
     outcome = run_search(table, space, strategy, options, max_flops=max_flops, best_accuracy=best)
@@ -199,7 +200,11 @@ def run_search(
             f"--n {options.n} is larger than the {available} architectures with a stored "
             f"{what} score{limits}; lower --n or populate more architectures"
         )
-    result = chosen.run(search_inputs(table, space, eligible), options)
+    try:
+        result = chosen.run(search_inputs(table, space, eligible), options)
+    except ScoresNeeded as needed:
+        arch_index = [int(table.arch_index[row]) for row in needed.rows]
+        raise ScoresNeeded(needed.scorer, needed.rows, arch_index) from None
     primary = next(iter(table.scores), None)
     score = table.scores[primary] if primary else table.val_acc_12ep
     seconds = table.seconds[primary] if primary else np.zeros(len(table))

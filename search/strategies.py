@@ -65,6 +65,8 @@ class Strategy:
     takes_scorer: bool = True  # ranks by the one scorer the user names (--scorer)
     penalisable: bool = True  # ranks by a score, so a size penalty applies
     requires: str | None = None  # a notion the space must define (SearchSpaceInfo.supports)
+    # scorers it reads only for a few candidates it visits (NaN elsewhere; see ScoresNeeded)
+    on_demand: tuple[str, ...] = ()
 
 
 def _one_scorer(scorer: str | None) -> list[str]:
@@ -215,6 +217,7 @@ STRATEGIES: dict[str, Strategy] = {
             _etnas,
             takes_scorer=False,
             requires="cell_degree",
+            on_demand=("loss_slope",),
         ),
         Strategy(
             "pareto",

@@ -151,7 +151,7 @@ def test_search_compares_saves_and_reports_missing_scores(
     assert json.loads(listed.stdout)[0]["strategy"] == "random"
 
     app.selectbox(key="B_strategy").select("etnas").run()
-    assert any("loss_slope" in e.value and "populate" in e.value for e in app.error)
+    assert any("loss_slope" in e.value and "--score-missing" in e.value for e in app.error)
     app.toggle(key="compare").set_value(False).run()
     assert not app.error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import tfnas
@@ -97,6 +98,39 @@ def test_reproduce_marks_columns_and_missing_scores(store: str) -> None:
     assert table.returncode == 0, table.stderr
     bad = tfnas("reproduce", "nope", "--db", store)
     assert bad.returncode == 2 and "valid tables" in bad.stderr
+
+
+def test_etnas_scores_loss_slope_only_where_its_fronts_need_it(tmp_path: Path) -> None:
+    """ET-NAS computes LossSlope only on its Pareto fronts: on a store without it the
+    search and the table name what is missing, and --score-missing scores exactly that."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    assert tfnas("db", "upgrade", "--db", url).returncode == 0
+    scorers = "naswot,logsynflow,degree"
+    populated = tfnas("populate", "--db", url, "--limit", "32", "--batch-size", "16",
+                      "--quiet", "--scorers", scorers)  # fmt: skip
+    assert populated.returncode == 0, populated.stderr
+    search = ["search", "--db", url, "--strategy", "etnas", "--runs", "3", "--format", "json"]
+    refused = tfnas(*search)
+    assert refused.returncode == 2 and "rerun with --score-missing" in refused.stderr
+    table = tfnas("reproduce", "etnas-table5", "--db", url, "--runs", "3", "--format", "json")
+    assert table.returncode == 0, table.stderr
+    cell = next(r for r in json.loads(table.stdout)["rows"] if r["kind"] == "etnas")["cells"][0]
+    assert cell["ours"] is None and "--score-missing" in cell["missing"]
+    fronts = cell["needed_archs"]
+    assert 0 < len(fronts) < 32
+
+    found = tfnas(*search, "--score-missing")
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert set(result["picks"]) <= set(fronts)
+    by_naswot = _search(url, "--scorer", "naswot", "--n", "5", "--runs", "1")
+    assert result["candidates"] == by_naswot["candidates"]  # loss_slope does not narrow it
+    runs = json.loads(tfnas("runs", "--db", url, "--scores", "--format", "json").stdout)
+    loss_slope = [r for r in runs if r["scorer"] == "loss_slope"]
+    assert len(loss_slope) == 1 and loss_slope[0]["ok"] == len(fronts)  # those, no more
+    again = tfnas("reproduce", "etnas-table5", "--db", url, "--runs", "3", "--format", "json")
+    cell = next(r for r in json.loads(again.stdout)["rows"] if r["kind"] == "etnas")["cells"][0]
+    assert cell["missing"] is None and 0 < cell["ours"][0] < 100
 
 
 QUERY_COMMANDS = [

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
 
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import ScoresNeeded, TfnasError
 from tfnas_db.search.baselines import budgeted_random_search, training_cost
 from tfnas_db.search.etnas import EtnasScores, etnas
 from tfnas_db.search.evolution import regularized_evolution
 from tfnas_db.search.mutation import MutationTable
 from tfnas_db.search.pareto import best_under_budget, pareto_front, score_size_front
+from tfnas_db.search.random_search import SearchResult
 from tfnas_db.search.strategies import STRATEGIES, SearchInputs, SearchOptions
 
 # a toy space: 3 positions x 4 options = 64 candidates, choice vector = base-4 digits
@@ -115,6 +117,29 @@ def test_etnas_follows_algorithm_1() -> None:
     assert len(set(history.tolist())) == len(history)  # a child must be new to the history
     simulated_cost = result.search_seconds
     assert np.all(simulated_cost > 0)
+
+
+def test_etnas_reads_loss_slope_only_on_its_fronts() -> None:
+    """loss_slope NaN off the fronts changes nothing; NaN on a front names exactly those
+    rows (every run finished), and filling them gives the fully scored search's picks."""
+    table = MutationTable.build(CHOICES, 4)
+    full = _etnas_scores(noise=0.5)
+
+    def search(loss_slope: np.ndarray) -> SearchResult:
+        scores = dataclasses.replace(full, loss_slope=loss_slope)
+        return etnas(scores, table, runs=8, seed=1, population=6, cycles=20, sample=3)
+
+    expected = search(full.loss_slope)
+    sparse = np.full(64, np.nan)
+    with pytest.raises(ScoresNeeded) as needed:
+        search(sparse)
+    rows = needed.value.rows
+    assert needed.value.scorer == "loss_slope" and 0 < len(rows) < 64
+    assert set(expected.picks.tolist()) <= set(rows)  # every pick is on some run's front
+    sparse[rows] = full.loss_slope[rows]
+    filled = search(sparse)
+    assert np.array_equal(filled.picks, expected.picks)
+    assert np.allclose(filled.search_seconds, expected.search_seconds)
 
 
 def _inputs(eligible: np.ndarray | None = None) -> SearchInputs:

@@ -9,3 +9,23 @@ from __future__ import annotations
 
 class TfnasError(Exception):
     """A user-facing error: bad input, a missing data folder, an out-of-date store..."""
+
+
+class ScoresNeeded(TfnasError):
+    """A strategy needs a score the store lacks for a few of the candidates it visited.
+
+    ET-NAS computes its costliest measure (loss_slope) only for the architectures on its
+    Pareto fronts, so a store may hold it for those alone. A strategy raises this with
+    ``rows`` (positions in its candidate arrays); the caller that knows the architectures
+    raises it again with their ``arch_index``, and can score exactly those and run the
+    same search again.
+    """
+
+    def __init__(self, scorer: str, rows: list[int], arch_index: list[int] | None = None) -> None:
+        self.scorer = scorer
+        self.rows = rows
+        self.arch_index = arch_index
+        super().__init__(
+            f"the search needs {scorer} for {len(rows)} architectures it visited that the "
+            f"store lacks; rerun with --score-missing to score those {len(rows)} now"
+        )

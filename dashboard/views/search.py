@@ -9,7 +9,7 @@ from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import PageContext, page_context
 from tfnas_db.dashboard.widgets import mu_sigma_sliders
 from tfnas_db.db.queries import AccuracyColumn, missing_accuracy_note
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import ScoresNeeded, TfnasError
 from tfnas_db.search.penalties import PENALTIES
 from tfnas_db.search.runner import check_strategy_space
 from tfnas_db.search.strategies import STRATEGIES, SearchOptions
@@ -46,6 +46,7 @@ def configuration(
                 context.dataset,
                 tuple(chosen.scorers(scorer)),
                 column,
+                chosen.on_demand,
             )[0]
         )
     except TfnasError as exc:
@@ -101,6 +102,20 @@ def configuration(
             tuple(options.__dict__.items()),
             column,
         )
+    except ScoresNeeded as exc:
+        command = (
+            f"tfnas-db search --strategy {strategy} --dataset {context.dataset} "
+            f"--runs {options.runs} --seed {options.seed}"
+        )
+        if penalty != "none":
+            command += f" --penalty {penalty} --mu {mu} --sigma {sigma}"
+        if options.max_params:
+            command += f" --max-params {options.max_params}"
+        st.error(
+            f"{strategy} needs {exc.scorer} for {len(exc.rows)} architectures it visited that "
+            f"the store lacks; score them from a shell, then reload: {command} --score-missing"
+        )
+        return None
     except TfnasError as exc:
         st.error(str(exc))
         return None
