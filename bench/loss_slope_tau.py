@@ -17,6 +17,7 @@ tau and Spearman rho of each scorer and of the utopian-point distance against th
 from __future__ import annotations
 
 import argparse
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ PAPER = {  # ET-NAS Table III, Kendall tau: naswot, logsynflow, loss_slope, utop
 
 def run_populate(args: argparse.Namespace) -> None:
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    if not Path(args.db).exists():
+        subprocess.run(["tfnas-db", "db", "upgrade", "--db", args.db], check=True)
     archs = None
     if args.dataset == "cifar10":
         archs = pd.read_csv(args.naslib)["arch_str"].tolist()
@@ -50,6 +53,7 @@ def run_populate(args: argparse.Namespace) -> None:
         sample=archs is None,
         archs=archs,
         device="cpu",
+        threads=args.threads,
     )
     summary = populate(open_store(args.db), config, show_progress=not args.quiet)
     print(summary.as_dict())
@@ -97,6 +101,7 @@ def main() -> None:
     fill.add_argument("--scorers", default="loss_slope,naswot,logsynflow,degree")
     fill.add_argument("--limit", type=int, default=200)
     fill.add_argument("--naslib", default="tests/fixtures/naslib_zc_sample_cifar10.csv")
+    fill.add_argument("--threads", type=int, default=1, help="torch threads (one per process)")
     fill.add_argument("--quiet", action="store_true")
     show = commands.add_parser("report")
     show.add_argument("dbs", nargs="+")
