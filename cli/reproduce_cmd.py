@@ -21,7 +21,7 @@ from tfnas_db.cli.output import (
 )
 from tfnas_db.cli.score_missing import score_needed
 from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
-from tfnas_db.errors import ScoresNeeded, TfnasError
+from tfnas_db.errors import TfnasError
 from tfnas_db.search.reproduce import TABLES, Candidates, Cell, ColumnPlan, Row, reproduce
 from tfnas_db.search.runner import search_inputs
 
@@ -109,8 +109,7 @@ def reproduce_command(
                 needed.setdefault(key, set()).update(cell.needed.arch_index or [])
     if score_missing and needed:
         for (dataset, name), archs in needed.items():
-            want = ScoresNeeded(name, sorted(archs), sorted(archs))
-            score_needed(store, space, dataset, want, quiet=fmt == OutputFormat.json)
+            score_needed(store, space, dataset, name, sorted(archs), quiet=fmt == OutputFormat.json)
         meta, plans, rows = run_table()  # the same runs visit the same fronts
     missing = sorted({c.missing for r in rows for c in r.cells if c.missing})
     if fmt == OutputFormat.json:

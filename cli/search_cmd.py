@@ -134,7 +134,9 @@ def search_command(
         except ScoresNeeded as needed:
             if not score_missing:
                 raise
-            score_needed(store, space, data.name, needed, quiet=fmt != OutputFormat.table)
+            archs = needed.arch_index or []
+            quiet = fmt != OutputFormat.table
+            score_needed(store, space, data.name, needed.scorer, archs, quiet=quiet)
             score_missing = False  # the same search visits the same fronts: once is enough
     outcome, table, column, best = found.outcome, found.table, found.column, found.best
     result, summary, score = outcome.result, outcome.summary, outcome.score

@@ -189,10 +189,9 @@ def compute_cell(
         try:
             result = get_strategy(strategy).run(data.inputs, options)
         except ScoresNeeded as needed:
-            arch_index = [int(data.arch_index[row]) for row in needed.rows]
-            cell.needed = ScoresNeeded(needed.scorer, needed.rows, arch_index)
+            cell.needed = needed.located(data.arch_index)
             cell.missing = (
-                f"{needed.scorer} for the {len(arch_index)} architectures on the ET-NAS "
+                f"{needed.scorer} for the {len(needed.rows)} architectures on the ET-NAS "
                 f"fronts on {plan.dataset}: rerun with --score-missing"
             )
             return cell

@@ -203,8 +203,7 @@ def run_search(
     try:
         result = chosen.run(search_inputs(table, space, eligible), options)
     except ScoresNeeded as needed:
-        arch_index = [int(table.arch_index[row]) for row in needed.rows]
-        raise ScoresNeeded(needed.scorer, needed.rows, arch_index) from None
+        raise needed.located(table.arch_index) from None
     primary = next(iter(table.scores), None)
     score = table.scores[primary] if primary else table.val_acc_12ep
     seconds = table.seconds[primary] if primary else np.zeros(len(table))

@@ -6,6 +6,8 @@ sentences that say what was wrong and, where possible, what to run instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TfnasError(Exception):
     """A user-facing error: bad input, a missing data folder, an out-of-date store..."""
@@ -29,3 +31,7 @@ class ScoresNeeded(TfnasError):
             f"the search needs {scorer} for {len(rows)} architectures it visited that the "
             f"store lacks; rerun with --score-missing to score those {len(rows)} now"
         )
+
+    def located(self, arch_index: Sequence[int]) -> ScoresNeeded:
+        """The same need, with the architectures its rows stand for (``arch_index[row]``)."""
+        return ScoresNeeded(self.scorer, self.rows, [int(arch_index[row]) for row in self.rows])
