@@ -46,6 +46,10 @@ def variance_command(
         str | None, typer.Option(help="Folder of real data (as for populate).")
     ] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="torch threads (default: this machine's cores / its populate workers)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -77,6 +81,7 @@ def variance_command(
             data_source=choice.source,
             archs=[str(i) for i in indices],
             device=device,
+            threads=threads,
         )
         summary = populate(store, config, show_progress=not quiet)
         if summary.interrupted:

@@ -47,6 +47,7 @@ def test_one_seed_is_an_error() -> None:
 
 def test_variance_command_on_a_fresh_store(sqlite_store_url: str) -> None:
     args = ["--scorer", "params,naswot", "--seeds", "3", "--limit", "6", "--batch-size", "8"]
+    args += ["--threads", "1"]  # the option populate has: one torch thread per process
     out = tfnas("variance", "--db", sqlite_store_url, *args, "--quiet", "--format", "json")
     assert out.returncode == 0, out.stderr
     by_scorer = {row["scorer"]: row for row in json.loads(out.stdout)}
