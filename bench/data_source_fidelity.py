@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from tfnas_db.db.queries import list_runs
+from tfnas_db.db.seeds import scores_by_run
 from tfnas_db.db.store import make_engine, open_store, resolve_url, upgrade_schema
 from tfnas_db.db.tables import wide_table
-from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.populate import PopulateConfig, populate
 
 SCORERS = ["naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher", "loss_slope"]
@@ -79,14 +80,26 @@ def tau(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
 
 
 def _scores(folder: Path, source: str, name: str) -> pd.DataFrame | None:
+    """arch_str, the score on ``source`` and the accuracy. The run is picked by its data
+    source: populate loads the bundled release into a new store, so the synthetic store
+    also holds the bundled natural naswot, jacov and epe_nas, which the store's own
+    choice (the fullest run) would read instead."""
     if not (folder / f"{source}.db").is_file():
         return None
     with open_store(store_url(folder, source)).session() as session:
-        try:
-            table, _ = wide_table(session, "nats-tss", "cifar10", [name])
-        except TfnasError:  # no run of this scorer yet
+        runs = [
+            run
+            for run in list_runs(session, "nats-tss", "cifar10", name)
+            if run.data_source == source and run.batch_size == 128 and run.seed == 0
+        ]
+        if not runs:
             return None
-    return table[["arch_str", name, "val_acc_200ep"]].dropna(subset=[name])
+        run = max(runs, key=lambda r: (r.n_ok, r.id))
+        values = scores_by_run(session, [run.id])[run.id].rename(name)
+        # the table for its arch strings and accuracies (its own pick of the run is dropped)
+        table, _ = wide_table(session, "nats-tss", "cifar10", [name], only_scored=False)
+    table = table.set_index("arch_index")[["arch_str", "val_acc_200ep"]].join(values)
+    return table.dropna(subset=[name]).reset_index(drop=True)
 
 
 def paired_difference(

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The long part of the bundled release, resumable across working sessions:
-#   scripts/release_campaign.sh STORE_DIR THREADS SCORERS DATASETS SHARD...
+#   scripts/release_campaign.sh STORE_DIR THREADS SCORERS DATASETS I/N...
 # e.g. scripts/release_campaign.sh /work/release-stores 1 snip,grad_norm,fisher \
-#          cifar10,cifar100,ImageNet16-120 0 2 4 6
-# For each dataset, each listed shard of 8 is populated (SCORERS on each one's default
+#          cifar10,cifar100,ImageNet16-120 0/32 2/32 4/32
+# For each dataset, each listed shard I of N is populated (SCORERS, each on its default
 # data source, batch 128, seed 0; scorers that share a pass belong in one set) into its
 # own SQLite store under STORE_DIR (outside the repository), then written as parts under
-# release-parts/ and, when all 8 parts of a scorer are there, assembled into
-# data/release/. A shard whose parts are already in release-parts/ (committed by an
-# earlier session) or whose set is assembled is skipped. Run two instances on disjoint
-# shards (0 2 4 6 / 1 3 5 7) with THREADS=1 to use 2 cores; commit release-parts/ and
-# data/release/ as parts land.
+# release-parts/ and, when all N parts of a scorer are there, assembled into
+# data/release/. Use one N per set (its parts are assembled together); 32 shards of ~490
+# architectures each finish within minutes, so a session's end loses little. A shard
+# whose parts are already in release-parts/ (committed by an earlier session) or whose
+# set is assembled is skipped. Run two instances on disjoint shards (even / odd I) with
+# THREADS=1 to use 2 cores; commit release-parts/ and data/release/ as parts land.
 set -u
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 store_dir=$1; threads=$2; scorers=$3; datasets=$4; shift 4
@@ -19,17 +20,18 @@ tag=${scorers//,/-}
 mkdir -p "$store_dir"
 for ds in ${datasets//,/ }; do
   [ -f "$repo/data/release/nats-tss/$ds/$first.json" ] && continue
-  for i in "$@"; do
-    [ -f "$repo/release-parts/nats-tss/$ds/$first.shard-$i-of-8.json" ] && continue
-    db="$store_dir/tss-$ds-$tag-shard-$i-of-8.db"
+  for shard in "$@"; do
+    i=${shard%/*}; n=${shard#*/}
+    [ -f "$repo/release-parts/nats-tss/$ds/$first.shard-$i-of-$n.json" ] && continue
+    db="$store_dir/tss-$ds-$tag-shard-$i-of-$n.db"
     [ -f "$db" ] || tfnas-db db upgrade --db "$db" >/dev/null
-    echo "$(date -Is) start $ds $scorers $i/8"
-    if tfnas-db populate --db "$db" --dataset "$ds" --scorers "$scorers" --shard "$i/8" \
+    echo "$(date -Is) start $ds $scorers $i/$n"
+    if tfnas-db populate --db "$db" --dataset "$ds" --scorers "$scorers" --shard "$i/$n" \
         --threads "$threads" --quiet --format json > "$db.json" 2> "$db.err"; then
       python "$repo/scripts/build_release.py" --db "$db" --scorers "$scorers" \
-        --shard "$i/8" --threads "$threads"
+        --shard "$i/$n" --threads "$threads"
       python "$repo/scripts/build_release.py" --assemble
     fi
-    echo "$(date -Is) end $ds $scorers $i/8"
+    echo "$(date -Is) end $ds $scorers $i/$n"
   done
 done

@@ -207,4 +207,5 @@ def test_the_measured_defaults_are_listed_by_the_scorers_command() -> None:
     for name, spec in ((s.name, s) for s in registry.REGISTRY.specs()):
         assert rows[name]["data"] == spec.default_data
     assert rows["jacov"]["data"] == "natural" and rows["snip"]["data"] == "synthetic"
+    assert rows["fisher"]["data"] == "natural" and rows["grasp"]["data"] == "synthetic"
     assert rows["params"]["data"] == "none"

@@ -4,9 +4,12 @@ snip, grad_norm and fisher read one shared cross-entropy forward/backward on the
 minibatch (network in train mode, BN with batch statistics, float32); grasp adds its own
 Hessian-gradient pass on top of the same gradients. Each sums its per-weight (or
 per-channel) values over every Conv2d and Linear layer, as NASLib's ``ZeroCost`` sums
-foresight's per-layer arrays. Labels come from the minibatch (uniform random on the
-synthetic default). Unlike foresight, the batch is never silently split on
-out-of-memory: a failure is stored as status=error with the batch size in the run.
+foresight's per-layer arrays. Labels come from the minibatch: uniform random on the
+synthetic source, which snip, grad_norm and grasp default to; fisher defaults to the
+natural crops, where its tau against NASLib's real-CIFAR fisher and against accuracy is
+higher (docs/SCORERS.md), so a populate of all three builds two minibatches. Unlike
+foresight, the batch is never silently split on out-of-memory: a failure is stored as
+status=error with the batch size in the run.
 """
 
 from __future__ import annotations
