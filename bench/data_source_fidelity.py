@@ -129,8 +129,8 @@ def decide(vs_naslib: tuple[float, float, float] | None, vs_acc: tuple[float, fl
 def report(folder: Path, naslib_path: Path) -> list[str]:
     naslib = pd.read_csv(naslib_path)
     lines = [
-        "NASLib's CIFAR-10 architectures held by both sources' stores (a seeded random sample",
-        "of the 725; grasp on every 5th), batch 128, seed 0. acc: NATS-Bench cifar10-valid",
+        "NASLib's CIFAR-10 architectures held by both sources' stores (all 725 once both",
+        "populates finished; grasp on every 5th), batch 128, seed 0. acc: NATS-Bench cifar10-valid",
         "200-epoch validation (bundled table); NASLib: its own score on real CIFAR-10.",
         "delta = tau(natural) - tau(synthetic) [90 % paired bootstrap interval over archs]",
         f"{'scorer':<10}{'n':>5}  {'tau vs NASLib syn/nat':>21}  {'tau vs acc syn/nat':>18}"
