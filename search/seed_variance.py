@@ -72,7 +72,9 @@ def seed_variance(scores: np.ndarray, top_k: int = 10) -> SeedVariance:
     return SeedVariance(
         n_archs=n_archs,
         n_seeds=n_seeds,
-        mean_std=float(finite.std(axis=1, ddof=1).mean()) if n_archs else nan,
+        # std is shift-invariant: measured from each row's first value, an architecture
+        # whose seeds agree exactly (params, flops) gives exactly 0, not a rounding residue
+        mean_std=float((finite - finite[:, :1]).std(axis=1, ddof=1).mean()) if n_archs else nan,
         between_std=float(finite.mean(axis=1).std(ddof=1)) if n_archs > 1 else nan,
         tau_mean=float(np.mean(taus)) if n_archs > 1 else nan,
         tau_min=float(np.min(taus)) if n_archs > 1 else nan,

@@ -21,6 +21,14 @@ def test_identical_seeds_have_no_spread() -> None:
     assert stats.top_k_overlap == 1 and stats.noise_ratio == 0
 
 
+def test_equal_seeds_of_any_value_have_exactly_no_spread() -> None:
+    # numpy's std of five copies of 485.83535883178905 is 6.4e-14, not 0: a score that
+    # reads no data (params) must still report 0 (and a noise ratio of 0)
+    scores = np.array([[485.83535883178905] * 5, [0.30000000000000004] * 5, [7.0] * 5])
+    stats = seed_variance(scores, 1)
+    assert stats.mean_std == 0 and stats.noise_ratio == 0
+
+
 def test_statistics_by_hand() -> None:
     scores = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0], [4.0, 4.0], [np.nan, 9.0]])
     stats = seed_variance(scores, top_k=3)
