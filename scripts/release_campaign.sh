@@ -12,17 +12,21 @@
 # whose parts are already in release-parts/ (committed by an earlier session) or whose
 # set is assembled is skipped. Run two instances on disjoint shards (even / odd I) with
 # THREADS=1 to use 2 cores; commit release-parts/ and data/release/ as parts land.
+# To end a sitting without losing a shard half-done: `touch STORE_DIR/STOP`; each instance
+# finishes the shard it is on and exits (the file is removed by the next start).
 set -u
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 store_dir=$1; threads=$2; scorers=$3; datasets=$4; shift 4
 first=${scorers%%,*}  # a set's parts land together: the first scorer's marks the set
 tag=${scorers//,/-}
 mkdir -p "$store_dir"
+rm -f "$store_dir/STOP"
 for ds in ${datasets//,/ }; do
   [ -f "$repo/data/release/nats-tss/$ds/$first.json" ] && continue
   for shard in "$@"; do
     i=${shard%/*}; n=${shard#*/}
     [ -f "$repo/release-parts/nats-tss/$ds/$first.shard-$i-of-$n.json" ] && continue
+    if [ -f "$store_dir/STOP" ]; then echo "$(date -Is) $store_dir/STOP: stopping"; exit 0; fi
     db="$store_dir/tss-$ds-$tag-shard-$i-of-$n.db"
     [ -f "$db" ] || tfnas-db db upgrade --db "$db" >/dev/null
     echo "$(date -Is) start $ds $scorers $i/$n"
