@@ -176,6 +176,14 @@ def _parse_part_shard(path: Path, m: ReleaseManifest) -> tuple[int, int]:
     return int(i), int(n)
 
 
+def name_shards(indices: list[int], shown: int = 10) -> str:
+    """The missing shards, capped: a campaign's log repeats this line after every part."""
+    if len(indices) <= shown:
+        return str(indices)
+    head = ", ".join(str(i) for i in indices[:shown])
+    return f"[{head}, ... {len(indices) - shown} more]"
+
+
 def assemble_release(
     parts_folder: Path, scorer: str, out_root: Path, n_archs: int
 ) -> ReleaseManifest:
@@ -202,7 +210,7 @@ def assemble_release(
         missing = sorted(set(range(n)) - set(held))
         raise TfnasError(
             f"{first.scorer} on {first.space}/{first.dataset}: {len(held)} of {n} parts are "
-            f"here, missing shards {missing}"
+            f"here, missing shards {name_shards(missing)}"
         )
     merged: dict[str, list[Any]] = {
         c: [] for c in ("arch_index", "value", "seconds", "status", "error")

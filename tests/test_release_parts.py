@@ -13,7 +13,7 @@ import pytest
 from helpers import tfnas
 
 from tfnas_db.db.release import ReleaseManifest, read_release_table
-from tfnas_db.db.release_build import assemble_release
+from tfnas_db.db.release_build import assemble_release, name_shards
 from tfnas_db.errors import TfnasError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +93,11 @@ def test_a_missing_part_is_named_and_nothing_is_written(parts: Path, tmp_path: P
     with pytest.raises(TfnasError, match=r"2 of 3 parts are here, missing shards \[1\]"):
         assemble_release(incomplete, "degree", tmp_path / "out", N_ARCHS)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_long_list_of_missing_shards_is_capped() -> None:
+    assert name_shards([1, 4]) == "[1, 4]"
+    assert name_shards(list(range(1, 15625))) == "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... 15614 more]"
 
 
 def test_a_part_from_other_options_is_refused(parts: Path, tmp_path: Path) -> None:
