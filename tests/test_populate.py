@@ -143,9 +143,8 @@ def test_kill_9_leaves_no_partial_rows_and_the_same_command_resumes(
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     store = open_store(sqlite_store_url)
-    deadline = time.monotonic() + 120
     stored = 0
-    while time.monotonic() < deadline and proc.poll() is None:
+    while proc.poll() is None:  # no clock: the store says when 8 rows are in
         with store.session() as session:
             stored = session.scalar(select(func.count(Score.id))) or 0
         if stored >= 8:

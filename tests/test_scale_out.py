@@ -146,8 +146,7 @@ def test_a_killed_worker_loses_only_its_lease_and_its_chunk_is_taken_over(
         "3",
     )
     victim = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+    while True:  # no clock: it either claims a chunk or exits, which the assert reports
         held = _scalar(
             seeded_pg_url,
             "SELECT count(*) FROM work_claim WHERE owner_pid = :pid AND state = 'claimed'",
@@ -157,8 +156,6 @@ def test_a_killed_worker_loses_only_its_lease_and_its_chunk_is_taken_over(
             break
         assert victim.poll() is None, victim.stderr.read().decode()  # type: ignore[union-attr]
         time.sleep(0.05)
-    else:
-        pytest.fail("the worker never claimed a chunk")
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
