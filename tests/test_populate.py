@@ -122,7 +122,7 @@ def test_failures_and_nan_are_stored_with_status_and_the_run_goes_on(
 def test_kill_9_leaves_no_partial_rows_and_the_same_command_resumes(
     sqlite_store_url: str,
 ) -> None:
-    LIMIT = 200  # far more than the 4 architectures it is killed after
+    LIMIT = 60  # far more than the 4 architectures it is killed after, yet a quick resume
     args = [
         sys.executable,
         "-c",

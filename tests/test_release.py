@@ -44,11 +44,20 @@ TSS_MANIFESTS = [(p, m) for p, m in MANIFESTS if m.space == "nats-tss"]
 # that go through float32 convolutions differ by rounding, and some amplify it: epe_nas
 # subtracts near-equal per-class sums (120 classes on ImageNet16-120) and moved by up to
 # 35 % between 1 and 2 threads (median 0.2 %, bench/results/layout.json); NASWOT's
-# integer codes flip where a pre-activation is within rounding of 0 (1e-6). Those looser
-# bounds apply only off the scoring machine.
+# integer codes flip where a pre-activation is within rounding of 0 (1e-6); snip and
+# grad_norm moved by up to 2.5e-3 and fisher by up to 1e-2 between 1 and 2 threads
+# (bench/results/thread_drift.json, 12 architectures per dataset). Those looser bounds,
+# 4-5 times the largest drift measured, apply only off the scoring machine.
 EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
 FLOAT_RTOL = 1e-6
-OFF_MACHINE_RTOL = {"naswot": 1e-4, "jacov": 1e-2, "epe_nas": 0.5}
+OFF_MACHINE_RTOL = {
+    "naswot": 1e-4,
+    "jacov": 1e-2,
+    "epe_nas": 0.5,
+    "snip": 1e-2,
+    "grad_norm": 1e-2,
+    "fisher": 5e-2,
+}
 
 
 @pytest.fixture()

@@ -167,11 +167,12 @@ def test_no_scorer_changes_the_shared_network_and_all_are_deterministic() -> Non
     arch = space.arch_of_index(1)
     specs = REGISTRY.resolve("all")
     first = ScoringEngine(space, dataset, 16, 3, "cpu", batch).score(arch, specs)
-    second = ScoringEngine(space, dataset, 16, 3, "cpu", batch).score(arch, specs)
-    assert {k: v.value for k, v in first.items()} == {k: v.value for k, v in second.items()}
     assert all(v.status.value == "ok" for v in first.values()), first
-    # scored in a different order, the shared network must give the same values
+    # a second engine, scoring in the opposite order, must give the same values: this
+    # checks determinism and that no scorer leaves the shared network changed for the
+    # next one (one pass fewer than checking the two separately; the suite's slowest test)
     reordered = ScoringEngine(space, dataset, 16, 3, "cpu", batch).score(arch, specs[::-1])
+    assert reordered.keys() == first.keys()
     for name, outcome in first.items():
         assert reordered[name].value == pytest.approx(outcome.value, rel=1e-6), name
 
