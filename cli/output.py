@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from tfnas_db.db.store import Store, open_store
@@ -88,7 +89,13 @@ def print_table(
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(fmt_cell(v) for v in row))
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+        return
+    # Piped or captured (a file, `less`, a notebook, a CI log), rich would fold a wide table
+    # into 80 columns, one letter per line; print it at its natural width instead.
+    natural = Measurement.get(console, console.options.update(width=100_000), table).maximum
+    Console(highlight=False, width=max(natural, console.width)).print(table)
 
 
 def fmt_cell(value: Any) -> str:

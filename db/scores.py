@@ -136,10 +136,17 @@ def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     session.execute(stmt, list(rows))
 
 
-def mark_finished(session: Session, run_ids: Iterable[int]) -> None:
+def mark_finished(session: Session, run_ids: Iterable[int], *, scored_any: bool = True) -> None:
+    """Stamp the runs' completion. A populate that scored nothing (every architecture
+    already stored) only stamps runs never finished before: a bundled or earlier run keeps
+    the time its scores were actually computed."""
     ids = list(run_ids)
-    if ids:
-        session.execute(update(ScoreRun).where(ScoreRun.id.in_(ids)).values(finished_at=now()))
+    if not ids:
+        return
+    stmt = update(ScoreRun).where(ScoreRun.id.in_(ids))
+    if not scored_any:
+        stmt = stmt.where(ScoreRun.finished_at.is_(None))
+    session.execute(stmt.values(finished_at=now()))
 
 
 def architectures_of(session: Session, space_id: int) -> list[tuple[int, int, str]]:

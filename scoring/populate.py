@@ -451,7 +451,7 @@ def _populate_locked(
         recorder.finish(store)
         if work.all_done():
             with store.session() as session:
-                mark_finished(session, runs.values())
+                mark_finished(session, runs.values(), scored_any=recorder.scored > 0)
         store.refresh_statistics()
     except KeyboardInterrupt:
         summary.interrupted = True

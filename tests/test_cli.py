@@ -93,6 +93,18 @@ def test_search_table_and_csv(populated: str) -> None:
     assert len(rows) == 20 and "test_acc_12ep" in rows[0]
 
 
+def test_a_piped_wide_table_keeps_one_row_per_line(populated: str) -> None:
+    # captured stdout is not a terminal: the 16-column runs table must not be folded into
+    # 80 columns (one letter per line), so `| less`, a CI log or grep can read it
+    out = tfnas("runs", "--scores", "--db", populated)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = [line for line in lines if "scorer" in line]
+    assert len(header) == 1 and "dataset" in header[0] and "finished" in header[0]
+    naswot = [line for line in lines if "│ naswot" in line]
+    assert len(naswot) == 1 and "cifar10" in naswot[0] and "natural" in naswot[0]
+
+
 def test_n_larger_than_the_scored_architectures_says_so(populated: str) -> None:
     out = tfnas("search", "--db", populated, "--scorer", "naswot", "--n", "100")
     assert out.returncode == 2

@@ -199,6 +199,7 @@ def test_loading_the_release_on_each_backend(
             and release["row_count"] == run["ok"] + run["nan"] + run["error"]
         )
         assert release["sha256"] and release["cpu_model"] is not None
+    finished = {r["id"]: r["finished"] for r in bundled}
 
     # populate with the defaults finds the bundled runs already stored: nothing recomputed
     archs = tmp_path / "two_archs.txt"
@@ -211,6 +212,10 @@ def test_loading_the_release_on_each_backend(
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["scored"] == 0 and summary["already_stored"] == 2
+    # and the bundled runs still say when their scores were computed, not when looked at
+    out = tfnas("runs", "--scores", "--db", seeded_url, "--format", "json")
+    after = {r["id"]: r["finished"] for r in json.loads(out.stdout) if r["id"] in finished}
+    assert after == finished
 
 
 def test_first_use_of_the_default_store_creates_and_loads_it(
