@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 
 REPORTED_TIMES = ("query_seconds", "search_seconds")  # reported, never asserted on
 
@@ -200,7 +200,7 @@ def test_archs_read_from_a_pipe(sqlite_store_url: str, stdin: str) -> None:
          "--db", sqlite_store_url, "--scorers", "params", "--archs", stdin,
          "--quiet", "--format", "json"],
         input="3\n|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|avg_pool_3x3~2|\n",
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=HANG_GUARD_SECONDS,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["scored"] == 2

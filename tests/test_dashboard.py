@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DASHBOARD_SCORERS, populated_store, tfnas
+from helpers import DASHBOARD_SCORERS, HANG_GUARD_SECONDS, populated_store, tfnas
 from streamlit.testing.v1 import AppTest
 
 from tfnas_db.dashboard import data
@@ -27,7 +27,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 def open_page(url: str, monkeypatch: pytest.MonkeyPatch, file: str = "overview.py") -> AppTest:
     monkeypatch.setenv("TFNAS_DB_URL", url)
     data.clear_caches()
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=HANG_GUARD_SECONDS)
     if file != PAGES[0].file:
         app.switch_page(f"views/{file}")
     app.run()
@@ -232,7 +232,7 @@ def test_reload_and_the_sidebar_dataset_picker(
 def test_tfnas_db_dashboard_serves_and_stops_cleanly(store: str) -> None:
     """The command becomes the Streamlit server, so stopping it stops the server: no
     orphan keeps answering on the port (what a script that starts a dashboard relies on)."""
-    with served_dashboard(store) as base:
+    with served_dashboard(store, timeout=HANG_GUARD_SECONDS) as base:
         assert dashboard_answers(base)
     # served_dashboard has waited for the command's process to exit; its sockets closed
     # with it, so anything still answering is an orphan it left behind

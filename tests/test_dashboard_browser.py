@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import populated_store
+from helpers import HANG_GUARD_SECONDS, populated_store
 
 from tfnas_db.dashboard.pages import PAGES
 from tfnas_db.dashboard.serve import served_dashboard
@@ -64,7 +64,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with served_dashboard(populated_store(tmp_path_factory.mktemp("browser"))) as base:
+    with served_dashboard(
+        populated_store(tmp_path_factory.mktemp("browser")), timeout=HANG_GUARD_SECONDS
+    ) as base:
         yield base
 
 
@@ -77,7 +79,7 @@ def test_every_page_renders_its_charts_in_chromium(browser, dashboard: str, tmp_
     for page in PAGES:
         browser.get(f"{dashboard}/{page.url_path}")
 
-        WebDriverWait(browser, 90).until(
+        WebDriverWait(browser, HANG_GUARD_SECONDS).until(
             lambda driver, page=page: driver.execute_script(page.ready_script)
         )
         time.sleep(1.0)  # let the last chart finish its transition before the screenshot

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 from streamlit.testing.v1 import AppTest
 
 from tfnas_db.dashboard import data
@@ -33,7 +33,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 def open_sss_page(url: str, monkeypatch: pytest.MonkeyPatch, file: str) -> AppTest:
     monkeypatch.setenv("TFNAS_DB_URL", url)
     data.clear_caches()
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=HANG_GUARD_SECONDS)
     app.run()
     assert app.selectbox(key="space").options == ["nats-sss", "nats-tss"]
     app.selectbox(key="space").select("nats-sss").run()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 from scipy.stats import kendalltau
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
@@ -296,7 +296,9 @@ def test_the_dashboard_puts_naslibs_scores_beside_ours(
     assert tfnas("populate", "--db", sqlite_store_url, *args).returncode == 0
     monkeypatch.setenv("TFNAS_DB_URL", sqlite_store_url)
     data.clear_caches()
-    app = AppTest.from_file(str(Path(data.__file__).parent / "app.py"), default_timeout=120)
+    app = AppTest.from_file(
+        str(Path(data.__file__).parent / "app.py"), default_timeout=HANG_GUARD_SECONDS
+    )
     app.switch_page("views/correlations.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert "Imported scores against ours" in [h.value for h in app.subheader]

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 
 import pytest
+from helpers import HANG_GUARD_SECONDS
 from sqlalchemy import func, select
 
 from tfnas_db.db.models import Architecture, Score, ScoreRun, ScoreStatus
@@ -159,7 +160,7 @@ def test_kill_9_leaves_no_partial_rows_and_the_same_command_resumes(
     # whole architectures, both scorers each
     assert 0 < len(per_arch) < LIMIT
     assert set(per_arch.values()) == {2}
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     assert done.returncode == 0, done.stderr
     with store.session() as session:
         per_run_arch = Counter(session.execute(select(Score.run_id, Score.architecture_id)).all())

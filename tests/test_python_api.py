@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 
 import tfnas_db
 from tfnas_db.errors import TfnasError
@@ -40,7 +40,12 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TFNAS_DB_URL"}
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=HANG_GUARD_SECONDS,
     )
 
 

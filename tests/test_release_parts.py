@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 
 from tfnas_db.db.release import ReleaseManifest, read_release_table
 from tfnas_db.db.release_build import assemble_release, name_shards
@@ -27,7 +27,7 @@ def build_release(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(REPO / "scripts" / "build_release.py"), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_SECONDS,
     )
 
 

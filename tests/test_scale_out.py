@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import tfnas
+from helpers import HANG_GUARD_SECONDS, tfnas
 from sqlalchemy import create_engine, text
 
 from tfnas_db.db.store import open_store
@@ -103,7 +103,7 @@ def test_four_workers_on_postgresql_split_the_work_exactly_once(seeded_pg_url: s
         subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(4)
     ]
-    outputs = [proc.communicate(timeout=600) for proc in procs]
+    outputs = [proc.communicate(timeout=HANG_GUARD_SECONDS) for proc in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err.decode()
     summaries = [json.loads(out) for out, _ in outputs]
@@ -158,7 +158,9 @@ def test_a_killed_worker_loses_only_its_lease_and_its_chunk_is_taken_over(
         time.sleep(0.05)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        cmd, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD_SECONDS
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["chunks_taken_over"] == 1
