@@ -8,7 +8,19 @@ from typing import Annotated, Any
 
 import typer
 
-from tfnas_db.cli.output import DbOption, SpaceOption, console, err_console, print_table
+from tfnas_db.cli.output import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    ScorersFilterOption,
+    SpaceOption,
+    clean_floats,
+    console,
+    err_console,
+    print_csv,
+    print_json,
+    print_table,
+)
 from tfnas_db.db.merge import DEFAULT_RTOL, merge_into
 from tfnas_db.db.store import (
     check_store_file,
@@ -214,3 +226,92 @@ def merge(
         f"{summary.scores_identical} already there, {summary.errors_replaced} stored errors "
         "replaced by values"
     )
+
+
+@app.command("verify-release")
+def verify_release(
+    dataset: Annotated[
+        str | None, typer.Option(help="Only this dataset (default: every bundled one).")
+    ] = None,
+    scorers: ScorersFilterOption = None,
+    space: Annotated[
+        str | None, typer.Option(help="Only this space (default: every bundled one).")
+    ] = None,
+    per_file: Annotated[
+        int | None,
+        typer.Option(
+            help="Architectures per bundled file (default: 2 for a scorer that builds a "
+            "network, 5 for a count).",
+            min=1,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the sample (default: a fresh one, printed to repeat it)."),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Re-score a random sample of the bundled release with this code on this CPU, with
+    each file's options (data source, batch size, seed, threads), and compare with the
+    bundled values; exit 1 if any differs beyond its bound (equal on the machine type
+    that scored it; off it, the measured float drift: docs/SCORERS.md)."""
+    import secrets
+
+    from rich.progress import track
+
+    from tfnas_db.db.release import bundled_manifests, release_folder
+    from tfnas_db.scoring.release_check import ReleaseRescorer, sample_release
+
+    manifests = bundled_manifests()
+    wanted = {s.strip() for s in scorers.split(",") if s.strip()} if scorers else None
+    chosen = [
+        (path, m)
+        for path, m in manifests
+        if (dataset is None or m.dataset == dataset)
+        and (space is None or m.space == space)
+        and (wanted is None or m.scorer in wanted)
+    ]
+    if not chosen:
+        held = sorted({(m.space, m.dataset, m.scorer) for _, m in manifests})
+        raise TfnasError(
+            f"the release in {release_folder()} holds no file for "
+            f"space={space or 'any'}, dataset={dataset or 'any'}, scorers={scorers or 'any'}; "
+            f"it holds {len(held)} files: "
+            + ", ".join(sorted({f"{sp}/{ds}" for sp, ds, _ in held}))
+            + (f" with scorers {', '.join(sorted({sc for *_, sc in held}))}" if held else "")
+        )
+    if wanted is not None and (absent := wanted - {m.scorer for _, m in chosen}):
+        raise TfnasError(f"no bundled file for scorer(s) {', '.join(sorted(absent))}")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    picks = sample_release(chosen, seed, per_file)
+    err_console.print(
+        f"re-scoring {len(picks)} bundled values from {len(chosen)} files "
+        f"(sample seed {seed}; repeat with --seed {seed})",
+        soft_wrap=True,
+    )
+    rescorer = ReleaseRescorer()
+    checks = [
+        rescorer.check(pick) for pick in track(picks, description="re-scoring", console=err_console)
+    ]
+    header = ["space", "dataset", "scorer", "arch", "bundled", "re-scored", "rel diff", "bound",
+              "ok"]  # fmt: skip
+    rows = [
+        [c.pick.manifest.space, c.pick.manifest.dataset, c.pick.manifest.scorer,
+         c.pick.arch_index, c.bundled, c.rescored, c.rel_diff, c.bound, c.ok]
+        for c in checks
+    ]  # fmt: skip
+    if fmt is OutputFormat.json:
+        print_json(clean_floats([dict(zip(header, row, strict=True)) for row in rows]))
+    elif fmt is OutputFormat.csv:
+        print_csv(header, rows)
+    else:
+        print_table(header, rows, title=f"bundled release, re-scored (sample seed {seed})")
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        err_console.print(
+            f"{len(failed)} of {len(checks)} re-scored values differ from the bundled release "
+            f"beyond their bound; first: {failed[0].describe()}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    err_console.print(f"all {len(checks)} re-scored values match the bundled release")

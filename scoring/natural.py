@@ -93,10 +93,20 @@ def natural_images(spec: DatasetSpec, batch_size: int, seed: int) -> tuple[np.nd
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(batch_size) % spec.n_classes).astype(np.int64)
     images = np.empty((batch_size, 3, spec.image_size, spec.image_size), dtype=np.float32)
+    # Two equal crops (same photograph, box and flip; clipped at a border, neighbouring
+    # regions can give one) make two equal rows in NASWOT's kernel, whose log-determinant
+    # is then -inf for every architecture: a repeated crop is redrawn. Seed 0 at batch
+    # 128 draws none on any dataset, so the bundled release's minibatches are unchanged.
+    drawn: set[tuple[int, int, int, int, bool]] = set()
     for i, label in enumerate(labels):
-        photo = photos[label % len(photos)]
-        top, left, side = _crop_box(rng, photo.shape, int(label) // len(photos), grid)
-        flip = bool(rng.random() < FLIP_PROBABILITY)
+        photo_index = int(label) % len(photos)
+        photo = photos[photo_index]
+        while True:
+            top, left, side = _crop_box(rng, photo.shape, int(label) // len(photos), grid)
+            flip = bool(rng.random() < FLIP_PROBABILITY)
+            if (key := (photo_index, top, left, side, flip)) not in drawn:
+                drawn.add(key)
+                break
         images[i] = crop_and_resize(photo, top, left, side, spec.image_size, flip)
     mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, -1, 1, 1)
     std = np.asarray(spec.std, dtype=np.float32).reshape(1, -1, 1, 1)
@@ -118,6 +128,7 @@ def natural_provenance(spec: DatasetSpec) -> dict[str, Any]:
             "short_side": manifest["short_side"],
             "crop_fraction": list(CROP_FRACTION),
             "flip_probability": FLIP_PROBABILITY,
+            "distinct_crops": True,  # a repeated crop is redrawn
             "labels": (
                 f"class c = region c // {len(photos)} of a "
                 f"{grid_side(spec.n_classes, len(photos))}x"

@@ -7,7 +7,6 @@ one); these tests point it back at the package's own ``data/release``.
 from __future__ import annotations
 
 import json
-import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,37 +26,15 @@ from tfnas_db.db.release import (
     file_sha256,
     read_release_table,
 )
-from tfnas_db.db.release_build import machine_cpu
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.datasets import get_dataset
-from tfnas_db.scoring.engine import ScoringEngine
-from tfnas_db.scoring.minibatch import load_minibatch
 from tfnas_db.scoring.registry import REGISTRY
+from tfnas_db.scoring.release_check import ReleaseRescorer, sample_release
 from tfnas_db.scoring.spaces import get_space
 
 REPO_RELEASE = Path(__file__).resolve().parents[1] / "data" / "release"
 MANIFESTS = bundled_manifests(REPO_RELEASE)
 TSS_MANIFESTS = [(p, m) for p, m in MANIFESTS if m.space == "nats-tss"]
-# Recomputed on this CPU type with the manifest's thread count, every score comes back bit
-# for bit (oneDNN picks its convolution kernels by thread count and CPU). Elsewhere, scores
-# that go through float32 convolutions differ by rounding, and some amplify it: epe_nas
-# subtracts near-equal per-class sums (120 classes on ImageNet16-120) and moved by up to
-# 35 % between 1 and 2 threads (median 0.2 %, bench/results/layout.json); NASWOT's
-# integer codes flip where a pre-activation is within rounding of 0 (1e-6); snip and
-# grad_norm moved by up to 2.5e-3 and fisher by up to 1e-2 between 1 and 2 threads
-# (bench/results/thread_drift.json, 12 architectures per dataset). Those looser bounds,
-# 4-5 times the largest drift measured, apply only off the scoring machine.
-EXACT = {"naswot", "relu_count", "params", "flops", "degree"}
-FLOAT_RTOL = 1e-6
-OFF_MACHINE_RTOL = {
-    "naswot": 1e-4,
-    "jacov": 1e-2,
-    "epe_nas": 0.5,
-    "snip": 1e-2,
-    "grad_norm": 1e-2,
-    "fisher": 5e-2,
-}
 
 
 @pytest.fixture()
@@ -114,57 +91,15 @@ def test_no_bundled_file_is_stale(path: Path) -> None:
     )
 
 
-def _sample() -> list[tuple[Path, ReleaseManifest, int]]:
-    """A few architectures per bundled (dataset, scorer), seeded: the same every run."""
-    rng = random.Random(20261125)
-    picks = []
-    for path, manifest in MANIFESTS:
-        n = 2 if REGISTRY.get(manifest.scorer).data_free is False else 5
-        n_archs = get_space(manifest.space).n_archs
-        picks.extend((path, manifest, index) for index in rng.sample(range(n_archs), n))
-    return picks
-
-
 def test_rescoring_a_sample_reproduces_the_bundled_values() -> None:
-    engines: dict[tuple[str, str, str], ScoringEngine] = {}
+    """A fixed sample (the CLI's ``db verify-release`` draws a fresh one); the bounds and
+    why they hold are in :mod:`tfnas_db.scoring.release_check`."""
     threads_before = torch.get_num_threads()
-    try:
-        for path, manifest, index in _sample():
-            space = get_space(manifest.space)
-            dataset = get_dataset(manifest.dataset)
-            columns = read_release_table(path, manifest)
-            row = int(np.flatnonzero(columns["arch_index"] == index)[0])
-            stored = columns["value"][row]
-            spec = REGISTRY.get(manifest.scorer)
-            source = manifest.data_source
-            engine = engines.setdefault(
-                (manifest.space, manifest.dataset, source),
-                ScoringEngine(
-                    space,
-                    dataset,
-                    manifest.batch_size,
-                    manifest.seed,
-                    "cpu",
-                    None
-                    if source == "none"
-                    else load_minibatch(dataset, manifest.batch_size, manifest.seed, None, source),
-                ),
-            )
-            same_machine = manifest.threads is not None and manifest.cpu_model == machine_cpu()
-            torch.set_num_threads(manifest.threads or threads_before)
-            outcome = engine.score(space.arch_of_index(index), [spec])[spec.name]
-            where = f"{manifest.scorer} of arch {index} on {manifest.dataset}"
-            if stored is None or np.isnan(stored):
-                assert outcome.value is None, where
-            elif manifest.scorer in EXACT and (same_machine or not spec.needs.uses_data):
-                assert outcome.value == stored, where
-            elif same_machine or manifest.scorer not in OFF_MACHINE_RTOL:
-                assert outcome.value == pytest.approx(stored, rel=FLOAT_RTOL), where
-            else:
-                rtol = OFF_MACHINE_RTOL[manifest.scorer]
-                assert outcome.value == pytest.approx(stored, rel=rtol), where
-    finally:
-        torch.set_num_threads(threads_before)
+    rescorer = ReleaseRescorer()
+    checks = [rescorer.check(pick) for pick in sample_release(MANIFESTS, seed=20261125)]
+    assert len(checks) == sum(5 if REGISTRY.get(m.scorer).data_free else 2 for _, m in MANIFESTS)
+    assert [c.describe() for c in checks if not c.ok] == []
+    assert torch.get_num_threads() == threads_before
 
 
 @pytest.fixture()
@@ -294,3 +229,83 @@ def test_seeding_another_space_loads_its_bundled_files(
     )
     sss = [r for r in runs if r["space"] == "nats-sss"]
     assert len(sss) == 9 and all(r["origin"] == "bundled" and r["ok"] == 32768 for r in sss)
+
+
+def test_verify_release_rescores_a_fresh_sample(real_release: Path) -> None:
+    out = tfnas(
+        "db", "verify-release", "--dataset", "cifar100", "--scorers", "relu_count,synflow",
+        "--space", "nats-tss", "--seed", "3", "--format", "json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert sorted(r["scorer"] for r in rows) == ["relu_count"] * 5 + ["synflow"] * 2
+    assert all(r["ok"] and r["dataset"] == "cifar100" for r in rows)
+    assert {r["bound"] for r in rows if r["scorer"] == "relu_count"} == {"equal"}
+    assert "repeat with --seed 3" in out.stderr and "all 7 re-scored values match" in out.stderr
+    again = tfnas(
+        "db", "verify-release", "--dataset", "cifar100", "--scorers", "relu_count,synflow",
+        "--space", "nats-tss", "--seed", "3", "--format", "json",
+    )  # fmt: skip
+    assert json.loads(again.stdout) == rows  # the seed names the sample
+
+
+def test_verify_release_exits_1_on_a_value_that_does_not_reproduce(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root, manifest_path = _copy_release(tmp_path, "degree")
+    table_path = manifest_path.with_suffix(".parquet")
+    table = pq.read_table(table_path)
+    shifted = pa.array([v + 1.0 for v in table.column("value").to_pylist()], pa.float64())
+    pq.write_table(table.set_column(table.column_names.index("value"), "value", shifted),
+                   table_path)  # fmt: skip
+    raw = json.loads(manifest_path.read_text())
+    raw["sha256"] = file_sha256(table_path)  # a consistent file: only the values are wrong
+    manifest_path.write_text(json.dumps(raw))
+    monkeypatch.setenv(RELEASE_DIR_ENV, str(root))
+    out = tfnas("db", "verify-release", "--per-file", "3", "--seed", "1")
+    assert out.returncode == 1
+    assert "3 of 3 re-scored values differ from the bundled release beyond" in out.stderr
+    assert "degree of arch" in out.stderr and "bound: equal" in out.stderr
+
+
+def test_verify_release_names_what_it_holds_when_the_filter_matches_nothing(
+    real_release: Path,
+) -> None:
+    out = tfnas("db", "verify-release", "--dataset", "cifar1000")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: the release in") and "nats-tss/cifar100" in out.stderr
+    out = tfnas("db", "verify-release", "--dataset", "cifar10", "--scorers", "naswot,nope")
+    assert out.returncode == 2 and "no bundled file for scorer(s) nope" in out.stderr
+
+
+def test_the_bounds_are_exact_on_the_scoring_machine_and_measured_off_it() -> None:
+    from dataclasses import replace
+
+    from tfnas_db.db.release_build import machine_cpu
+    from tfnas_db.scoring.release_check import (
+        OFF_MACHINE_RTOL,
+        SAME_MACHINE_RTOL,
+        ReleasePick,
+        RescoreCheck,
+        tolerance,
+    )
+
+    naswot = next(m for _, m in TSS_MANIFESTS if m.scorer == "naswot")
+    here = replace(naswot, cpu_model=machine_cpu(), threads=1)
+    elsewhere = replace(naswot, cpu_model="another CPU", threads=1)
+    assert tolerance(here) == (None, False)
+    assert tolerance(elsewhere) == (OFF_MACHINE_RTOL["naswot"], True)
+    assert tolerance(replace(here, threads=None)) == (OFF_MACHINE_RTOL["naswot"], True)
+    assert tolerance(replace(here, scorer="synflow")) == (SAME_MACHINE_RTOL, False)
+    assert tolerance(replace(elsewhere, scorer="params")) == (None, False)  # a count
+
+    pick = ReleasePick(Path("x"), here, 0)
+    assert RescoreCheck(pick, None, None, None, False).ok  # nan stays nan
+    assert not RescoreCheck(pick, None, 1.0, None, False).ok
+    assert not RescoreCheck(pick, 2.0, 2.0 + 1e-12, None, False).ok  # equal means equal
+    loose = RescoreCheck(pick, 100.0, 100.5, 1e-2, True)
+    assert loose.ok and loose.rel_diff == pytest.approx(0.5 / 100.5)
+    assert loose.bound == "rel 0.01 (off the scoring machine)"
