@@ -254,34 +254,18 @@ def verify_release(
     """Re-score a random sample of the bundled release with this code on this CPU, with
     each file's options (data source, batch size, seed, threads), and compare with the
     bundled values; exit 1 if any differs beyond its bound (equal on the machine type
-    that scored it; off it, the measured float drift: docs/SCORERS.md)."""
+    that scored it; off it, the float drift measured between thread counts)."""
     import secrets
 
     from rich.progress import track
 
-    from tfnas_db.db.release import bundled_manifests, release_folder
-    from tfnas_db.scoring.release_check import ReleaseRescorer, sample_release
+    from tfnas_db.scoring.release_check import (
+        ReleaseRescorer,
+        release_files,
+        sample_release,
+    )
 
-    manifests = bundled_manifests()
-    wanted = {s.strip() for s in scorers.split(",") if s.strip()} if scorers else None
-    chosen = [
-        (path, m)
-        for path, m in manifests
-        if (dataset is None or m.dataset == dataset)
-        and (space is None or m.space == space)
-        and (wanted is None or m.scorer in wanted)
-    ]
-    if not chosen:
-        held = sorted({(m.space, m.dataset, m.scorer) for _, m in manifests})
-        raise TfnasError(
-            f"the release in {release_folder()} holds no file for "
-            f"space={space or 'any'}, dataset={dataset or 'any'}, scorers={scorers or 'any'}; "
-            f"it holds {len(held)} files: "
-            + ", ".join(sorted({f"{sp}/{ds}" for sp, ds, _ in held}))
-            + (f" with scorers {', '.join(sorted({sc for *_, sc in held}))}" if held else "")
-        )
-    if wanted is not None and (absent := wanted - {m.scorer for _, m in chosen}):
-        raise TfnasError(f"no bundled file for scorer(s) {', '.join(sorted(absent))}")
+    chosen = release_files(space, dataset, scorers)
     seed = secrets.randbelow(2**31) if seed is None else seed
     picks = sample_release(chosen, seed, per_file)
     err_console.print(

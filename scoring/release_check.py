@@ -29,8 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tfnas_db.db.release import ReleaseManifest, read_release_table
+from tfnas_db.db.release import (
+    ReleaseManifest,
+    bundled_manifests,
+    read_release_table,
+    release_folder,
+)
 from tfnas_db.db.release_build import machine_cpu
+from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.registry import REGISTRY
 
 EXACT_SCORERS = frozenset({"naswot", "relu_count", "params", "flops", "degree"})
@@ -98,6 +104,33 @@ def tolerance(manifest: ReleaseManifest) -> tuple[float | None, bool]:
     if not off_machine:
         return (None if manifest.scorer in EXACT_SCORERS else SAME_MACHINE_RTOL), False
     return OFF_MACHINE_RTOL.get(manifest.scorer, SAME_MACHINE_RTOL), True
+
+
+def release_files(
+    space: str | None, dataset: str | None, scorers: str | None
+) -> list[tuple[Path, ReleaseManifest]]:
+    """The bundled files of this space, dataset and comma-separated scorers (None: any);
+    a filter that matches nothing is the user's to fix, so the error names what is held."""
+    manifests = bundled_manifests()
+    wanted = {s.strip() for s in scorers.split(",") if s.strip()} if scorers else None
+    chosen = [
+        (path, m)
+        for path, m in manifests
+        if (space is None or m.space == space)
+        and (dataset is None or m.dataset == dataset)
+        and (wanted is None or m.scorer in wanted)
+    ]
+    if not chosen:
+        sets = sorted({f"{m.space}/{m.dataset}" for _, m in manifests})
+        names = sorted({m.scorer for _, m in manifests})
+        held = ", ".join(sets) + f" with scorers {', '.join(names)}" if names else "nothing"
+        raise TfnasError(
+            f"the release in {release_folder()} holds no file for space={space or 'any'}, "
+            f"dataset={dataset or 'any'}, scorers={scorers or 'any'}; it holds {held}"
+        )
+    if wanted is not None and (absent := wanted - {m.scorer for _, m in chosen}):
+        raise TfnasError(f"no bundled file for scorer(s) {', '.join(sorted(absent))}")
+    return chosen
 
 
 def sample_release(
