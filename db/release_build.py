@@ -252,3 +252,43 @@ def assemble_release(
     )
     manifest.write(path.with_suffix(".json"))
     return manifest
+
+
+def copy_release_file(
+    source_path: Path, source: ReleaseManifest, dataset: str, out_root: Path, check: str
+) -> ReleaseManifest:
+    """Write ``source``'s values as the same scorer's file for ``dataset``.
+
+    Only for a scorer whose computation never touches the dataset with these options
+    (loss_slope on the synthetic minibatch: same inputs, same cell weights, classifier
+    dropped), so ``populate`` on ``dataset`` computes the very same bits: copying saves
+    the CPU-hours of scoring them twice. ``check`` says how that was established (the
+    caller re-scores a sample on both datasets); it goes into the manifest's notes, with
+    the source file's sha256, and the seconds column stays the source run's.
+    """
+    target = out_root / source.space / dataset / source.file
+    if target.exists():
+        raise TfnasError(f"{target} exists; a copied set never replaces a computed one")
+    table = read_release_table(source_path, source)
+    columns = {
+        "arch_index": table["arch_index"].tolist(),
+        "value": [None if v is None or not np.isfinite(v) else float(v) for v in table["value"]],
+        "seconds": table["seconds"].astype(float).tolist(),
+        "status": [str(s) for s in table["status"]],
+        "error": [e if isinstance(e, str) else None for e in table["error"]],
+    }
+    _write_table(target, columns)
+    manifest = replace(
+        source,
+        dataset=dataset,
+        sha256=file_sha256(target),
+        command=source.command.replace(f" --dataset {source.dataset} ", f" --dataset {dataset} "),
+        notes=[
+            *source.notes,
+            f"values (and seconds) copied from {source.space}/{source.dataset}/{source.file} "
+            f"(sha256 {source.sha256}): {source.scorer} with these options computes the "
+            f"same bits on {dataset} as on {source.dataset}; {check}",
+        ],
+    )
+    manifest.write(target.with_suffix(".json"))
+    return manifest

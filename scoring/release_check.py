@@ -13,7 +13,9 @@ some amplify it: epe_nas subtracts near-equal per-class sums (120 classes on
 ImageNet16-120) and moved by up to 35 % between 1 and 2 threads (median 0.2 %,
 bench/results/layout.json); NASWOT's integer codes flip where a pre-activation is within
 rounding of 0 (1e-6); snip and grad_norm moved by up to 2.5e-3 and fisher by up to 1e-2
-between 1 and 2 threads (bench/results/thread_drift.json, 12 architectures per dataset).
+between 1 and 2 threads (bench/results/thread_drift.json, 12 architectures per dataset);
+loss_slope's 10 SGD steps at lr 0.1 amplify rounding most: up to 12 % (median 0.7 % on
+CIFAR, 1.5 % on ImageNet16-120; bench/results/thread_drift_loss_slope.json).
 The looser bounds, 4-5 times the largest drift measured, apply only off the scoring
 machine. Data-free counts (relu_count, params, flops, degree) are exact everywhere.
 """
@@ -24,7 +26,7 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,7 @@ OFF_MACHINE_RTOL = {
     "snip": 1e-2,
     "grad_norm": 1e-2,
     "fisher": 5e-2,
+    "loss_slope": 0.5,
 }
 
 
@@ -186,18 +189,39 @@ class ReleaseRescorer:
         value = columns["value"][row]
         return None if value is None or not np.isfinite(value) else float(value)
 
-    def check(self, pick: ReleasePick) -> RescoreCheck:
+    def rescore(self, m: ReleaseManifest, arch_index: int) -> float | None:
+        """``m``'s scorer on one architecture, with ``m``'s options and threads, here."""
         import torch
 
         from tfnas_db.scoring.spaces import get_space
 
-        m = pick.manifest
         spec = REGISTRY.get(m.scorer)
-        arch_str = get_space(m.space).arch_of_index(pick.arch_index)
+        arch_str = get_space(m.space).arch_of_index(arch_index)
         with _torch_threads(m.threads or torch.get_num_threads()):
-            outcome = self._engine(m).score(arch_str, [spec])[spec.name]
-        rtol, off_machine = tolerance(m)
-        return RescoreCheck(pick, self._bundled(pick), outcome.value, rtol, off_machine)
+            value = self._engine(m).score(arch_str, [spec])[spec.name].value
+        return None if value is None or not math.isfinite(value) else value
+
+    def check(self, pick: ReleasePick) -> RescoreCheck:
+        rescored = self.rescore(pick.manifest, pick.arch_index)
+        rtol, off_machine = tolerance(pick.manifest)
+        return RescoreCheck(pick, self._bundled(pick), rescored, rtol, off_machine)
+
+
+def dataset_differences(
+    rescorer: ReleaseRescorer, m: ReleaseManifest, dataset: str, indices: Sequence[int]
+) -> list[str]:
+    """Architectures whose score with ``m``'s options differs, on this machine, between
+    ``m``'s dataset and ``dataset`` (bit for bit): before a set is copied to another
+    dataset (``scripts/build_release.py --copy-dataset``), this must come back empty."""
+    other = replace(m, dataset=dataset)
+    differences = []
+    for index in indices:
+        here, there = rescorer.rescore(m, index), rescorer.rescore(other, index)
+        if here != there:
+            differences.append(
+                f"{m.scorer} of arch {index}: {here!r} on {m.dataset}, {there!r} on {dataset}"
+            )
+    return differences
 
 
 @contextmanager

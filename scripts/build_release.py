@@ -14,6 +14,13 @@ is split into shards, each in its own store, each written as a part when it fini
     python scripts/build_release.py --db s3.db --shard 3/8 --threads 1   # -> release-parts/
     python scripts/build_release.py --assemble               # all 8 there -> data/release
 
+A scorer whose computation never touches the dataset (loss_slope on the synthetic
+minibatch: same inputs and cell weights, classifier dropped) computes the same bits on
+cifar100 as on cifar10; its cifar10 set is copied after re-scoring a random sample on
+both datasets here and finding every value equal::
+
+    python scripts/build_release.py --copy-dataset cifar10:cifar100 --scorers loss_slope
+
 Only runs with the default batch size and seed, and the scorer's default data source,
 are written: the release must be what a user's populate with default options computes.
 """
@@ -21,6 +28,7 @@ are written: the release must be what a user's populate with default options com
 from __future__ import annotations
 
 import argparse
+import random
 from pathlib import Path
 
 from sqlalchemy import select
@@ -106,6 +114,40 @@ def assemble(args: argparse.Namespace) -> None:
                 part.unlink()
 
 
+def copy_dataset(args: argparse.Namespace) -> None:
+    from tfnas_db.db.release import bundled_manifests
+    from tfnas_db.db.release_build import copy_release_file, machine_cpu
+    from tfnas_db.scoring.release_check import ReleaseRescorer, dataset_differences
+
+    source, _, target = args.copy_dataset.partition(":")
+    if args.scorers == "all" or not target:
+        raise SystemExit("--copy-dataset FROM:TO needs --scorers: only the scorers it holds for")
+    wanted = {spec.name for spec in REGISTRY.resolve(args.scorers)}
+    out = args.out or release_folder()
+    chosen = [(p, m) for p, m in bundled_manifests(out) if m.dataset == source]
+    if missing := wanted - {m.scorer for _, m in chosen}:
+        raise SystemExit(f"no {source} file in {out} for {', '.join(sorted(missing))}")
+    rng = random.Random(args.check_seed)
+    rescorer = ReleaseRescorer()
+    for path, manifest in chosen:
+        if manifest.scorer not in wanted:
+            continue
+        indices = rng.sample(range(get_space(manifest.space).n_archs), args.check)
+        differences = dataset_differences(rescorer, manifest, target, indices)
+        if differences:
+            raise SystemExit(
+                f"not copied: {len(differences)} of {args.check} differ, e.g. {differences[0]}"
+            )
+        check = (
+            f"checked before copying: {args.check} random architectures (seed "
+            f"{args.check_seed}) re-scored on both datasets on {machine_cpu()} with "
+            f"{manifest.threads} thread(s), every value equal"
+        )
+        copied = copy_release_file(path, manifest, target, out, check)
+        print(f"copied {manifest.space}/{source}/{manifest.file} to {target}: {check}")
+        print(f"  {copied.row_count} rows {copied.status_counts}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="the store populate filled")
@@ -121,9 +163,16 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads populate scored with (--threads)"
     )
+    parser.add_argument(
+        "--copy-dataset", metavar="FROM:TO", help="copy a set the dataset does not change"
+    )
+    parser.add_argument("--check", type=int, default=24, help="--copy-dataset: archs re-scored")
+    parser.add_argument("--check-seed", type=int, default=20261205)
     args = parser.parse_args()
     if args.assemble:
         assemble(args)
+    elif args.copy_dataset:
+        copy_dataset(args)
     elif args.db:
         write_runs(args)
     else:
