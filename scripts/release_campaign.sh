@@ -14,6 +14,10 @@
 # THREADS=1 to use 2 cores; commit release-parts/ and data/release/ as parts land.
 # To end a sitting without losing a shard half-done: `touch STORE_DIR/STOP`; each instance
 # finishes the shard it is on and exits (the file is removed by the next start).
+# loss_slope runs on cifar10 and ImageNet16-120 only: its cifar100 set is a copy of
+# cifar10's (`build_release.py --copy-dataset cifar10:cifar100 --scorers loss_slope`).
+# Edit this file by writing a new one and renaming it over this one: a running bash reads
+# its script as it goes, so an edit in place breaks instances that are running.
 set -u
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 store_dir=$1; threads=$2; scorers=$3; datasets=$4; shift 4
