@@ -191,10 +191,11 @@ def test_training_baselines_cost_twelve_of_the_ninety_recorded_epochs(
     base = ("search", "--db", url, "--space", "nats-sss", "--runs", "20")
     found = _json(*base, "--strategy", "train-random", "--budget-seconds", "1200")
     assert found["accuracy_column"] == "val_acc_90ep" and found["candidates_with_accuracy"] == 400
-    assert found["search_seconds_mean"] == pytest.approx(1200.0)
+    assert found["n"] == 10 and found["search_seconds_mean"] == pytest.approx(1200.0)
     assert 50 <= found["accuracy_mean"] <= 90
     rea = _json(*base, "--strategy", "train-rea", "--budget-seconds", "1200")
-    assert 0 < rea["search_seconds_mean"] <= 1200.0
+    # simulated budget accounting (recorded training seconds), not a measured time
+    assert rea["n"] == 10 and rea["search_seconds_mean"] == pytest.approx(1200.0)
 
 
 def test_with_accuracies_stored_searches_and_correlate_report_them(
