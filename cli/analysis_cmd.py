@@ -62,10 +62,11 @@ def correlate_command(
     from tfnas_db.db.queries import missing_accuracy_note
     from tfnas_db.db.tables import wide_table
     from tfnas_db.search.correlation import (
-        UTOPIAN_MEASURES,
+        UTOPIAN,
+        UTOPIAN_NOTE,
         correlation_rows,
         plan_correlation,
-        utopian_correlations,
+        source_run_ids,
     )
 
     data = get_dataset(dataset)
@@ -88,23 +89,11 @@ def correlate_command(
         )
     labels = plan.labels or list(runs)
     rows = correlation_rows(table, labels, plan.targets or (None if accuracy_columns else labels))
-    if plan.targets is None:  # ET-NAS's combined measure beside the scorers it combines
-        rows += utopian_correlations(
-            {name: table[name].to_numpy(float) for name in runs if name in table.columns},
-            {column: table[column].to_numpy(float) for column in accuracy_columns},
-        )
+    run_ids = {label: run.id for label, run in runs.items()}
     if fmt == OutputFormat.json:
         print_json(
             clean_floats(
-                [
-                    {
-                        **asdict(r),
-                        "score_run": runs[r.scorer].id
-                        if r.scorer in runs
-                        else [runs[m].id for m in UTOPIAN_MEASURES],
-                    }
-                    for r in rows
-                ]
+                [{**asdict(r), "score_run": source_run_ids(r.scorer, run_ids)} for r in rows]
             )
         )
         return
@@ -121,11 +110,8 @@ def correlate_command(
         return
     print_table(header, values, title=f"rank correlations on {space}/{data.name}")
     console.print("runs read: " + ", ".join(f"{name} #{run.id}" for name, run in runs.items()))
-    if any(r.scorer not in runs for r in rows):
-        console.print(
-            "utopian: ET-NAS's combined measure, minus the distance of (naswot, logsynflow, "
-            "loss_slope), each divided by its maximum, to (1, 1, 1)"
-        )
+    if any(r.scorer == UTOPIAN for r in rows):
+        console.print(UTOPIAN_NOTE)
 
 
 class ExportFormat(enum.StrEnum):

@@ -28,7 +28,7 @@ from tfnas_db.db.seeds import seed_values
 from tfnas_db.db.store import Store, open_store, resolve_url
 from tfnas_db.db.tables import wide_table
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
-from tfnas_db.search.correlation import correlate
+from tfnas_db.search.correlation import correlation_rows
 from tfnas_db.search.runner import SearchOutcome, run_search
 from tfnas_db.search.strategies import SearchOptions, get_strategy
 
@@ -95,15 +95,11 @@ def accuracy_column(
 
 @st.cache_data(show_spinner="Computing rank correlations...", ttl=TTL_SECONDS)
 def correlations(url: str, space: str, dataset: str, accuracy: str) -> pd.DataFrame:
-    """Kendall tau, Spearman rho and top-10 % tau of every stored scorer vs one column."""
+    """Kendall tau, Spearman rho and top-10 % tau of every stored scorer vs one column (a
+    scorer is not ranked against itself), with the ``utopian`` row where ET-NAS's three
+    measures are stored: the rows of ``tfnas-db correlate``."""
     table, scorers = architectures(url, space, dataset)
-    rows = [
-        asdict(
-            correlate(name, table[name].to_numpy(float), accuracy, table[accuracy].to_numpy(float))
-        )
-        for name in scorers
-    ]
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame([asdict(row) for row in correlation_rows(table, scorers, [accuracy])])
     if len(frame):
         frame = frame.sort_values("kendall_tau", ascending=False, na_position="last")
     return frame.reset_index(drop=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,10 @@ from tfnas_db.search.rank_stats import kendall_tau_b, spearman_rho
 _BENCHMARK_COLUMN = re.compile(r"_\d+ep$")
 UTOPIAN = "utopian"
 UTOPIAN_MEASURES = ("naswot", "logsynflow", "loss_slope")
+UTOPIAN_NOTE = (
+    "utopian: ET-NAS's combined measure, minus the distance of (naswot, logsynflow, "
+    "loss_slope), each divided by its maximum, to (1, 1, 1)"
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,10 @@ def correlation_rows(
     """Every scorer of a wide table (:func:`tfnas_db.db.tables.wide_table`) against every
     accuracy column, or against the ``against`` columns, which may be other run labels:
     ``against=["naswot"]`` for ``naswot@naslib`` is NASLib's naswot ranked against ours.
-    Shared by ``tfnas-db correlate`` and the Python API."""
+    Where the scorers include naswot, logsynflow and loss_slope, a ``utopian`` row per
+    accuracy column follows them (ET-NAS's combined measure, Table III). Shared by
+    ``tfnas-db correlate``, the Python API and the dashboard, so all three print the same
+    table."""
     names = list(scorers)
     columns = list(against) if against else [c for c in table.columns if "_acc_" in c]
     missing = [c for c in columns if c not in table.columns]
@@ -80,12 +87,19 @@ def correlation_rows(
             f"cannot correlate against {', '.join(missing)}: not a stored scorer or benchmark "
             f"column; columns held: {', '.join(held)}"
         )
-    return [
+    rows = [
         correlate(name, table[name].to_numpy(float), column, table[column].to_numpy(float))
         for name in names
         for column in columns
         if column != name
     ]
+    accuracies = [c for c in columns if is_benchmark_column(c) and "_acc_" in c]
+    if accuracies and set(UTOPIAN_MEASURES) <= set(names):
+        rows += utopian_correlations(
+            {name: table[name].to_numpy(float) for name in UTOPIAN_MEASURES},
+            {column: table[column].to_numpy(float) for column in accuracies},
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,14 @@ def plan_correlation(
     labels = list(dict.fromkeys(canonical_label(name) for name in _names(scorers)))
     targets = [c if is_benchmark_column(c) else canonical_label(c) for c in _names(against)]
     return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)
+
+
+def source_run_ids(scorer: str, run_ids: Mapping[str, int]) -> int | list[int]:
+    """The score run a correlation row was computed from, by run label; the ``utopian`` row
+    names the three runs it combines."""
+    if scorer == UTOPIAN:
+        return [run_ids[name] for name in UTOPIAN_MEASURES]
+    return run_ids[scorer]
 
 
 def utopian_score(naswot: np.ndarray, logsynflow: np.ndarray, loss_slope: np.ndarray) -> np.ndarray:

@@ -89,3 +89,9 @@ def test_correlations_compare_scorers_without_accuracy(
     assert set(table["scorer"]) == {"naswot", "params", "flops"}
     params = table.loc[table["scorer"] == "params", "kendall_tau"].iloc[0]
     assert params > 0.5  # params and FLOPs rank the widths alike
+    # a scorer against itself: a hint, and the others against it; never a traceback
+    app.selectbox(key="corr_scorer").select("params").run()
+    app.selectbox(key="corr_acc").select("params").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("params against itself" in i.value for i in app.info)
+    assert set(app.dataframe[0].value["scorer"]) == {"naswot", "flops"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -32,7 +33,7 @@ from tfnas_db.scoring.synthetic_signals import (
     sin2d,
     stage_targets,
 )
-from tfnas_db.search.correlation import utopian_correlations, utopian_score
+from tfnas_db.search.correlation import correlation_rows, utopian_correlations, utopian_score
 from tfnas_db.search.etnas import utopian_distance
 
 # ---- the slope --------------------------------------------------------------------------
@@ -197,3 +198,23 @@ def test_utopian_correlations_need_all_three_measures() -> None:
     assert rows[0].kendall_tau == pytest.approx(1.0)  # every measure rises with quality
     del scores["loss_slope"]
     assert utopian_correlations(scores, {"val_acc_200ep": quality}) == []
+
+
+def test_correlation_rows_add_the_utopian_row_against_accuracies_only() -> None:
+    quality = np.arange(6, dtype=float)
+    table = pd.DataFrame(
+        {
+            "naswot": quality + 10,
+            "logsynflow": quality + 5,
+            "loss_slope": -quality,  # falls with quality: the combined row ranks below 1
+            "val_acc_200ep": quality,
+        }
+    )
+    measures = ["naswot", "logsynflow", "loss_slope"]
+    rows = correlation_rows(table, measures)
+    assert [r.scorer for r in rows] == [*measures, "utopian"]
+    assert rows[-1].accuracy == "val_acc_200ep" and rows[-1].kendall_tau < 1.0
+    # scorers ranked against each other: no accuracy, no combined row
+    assert "utopian" not in {r.scorer for r in correlation_rows(table, measures, ["naswot"])}
+    # only two of the three measures asked for: no combined row
+    assert [r.scorer for r in correlation_rows(table, measures[:2])] == measures[:2]

@@ -16,7 +16,10 @@ import pytest
 import torch
 from helpers import tfnas
 from sqlalchemy import delete
+from streamlit.testing.v1 import AppTest
 
+import tfnas_db
+from tfnas_db.dashboard import data
 from tfnas_db.db.models import ScoreRun
 from tfnas_db.db.release import (
     RELEASE_DIR_ENV,
@@ -178,7 +181,7 @@ def test_an_explicit_store_url_is_not_created(tmp_path: Path, real_release: Path
 
 def _copy_release(tmp_path: Path, scorer: str = "degree") -> tuple[Path, Path]:
     folder = tmp_path / "release" / "nats-tss" / "cifar10"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for suffix in (".parquet", ".json"):
         shutil.copy(REPO_RELEASE / "nats-tss" / "cifar10" / f"{scorer}{suffix}", folder)
     return tmp_path / "release", folder / f"{scorer}.json"
@@ -311,3 +314,41 @@ def test_the_bounds_are_exact_on_the_scoring_machine_and_measured_off_it() -> No
     loose = RescoreCheck(pick, 100.0, 100.5, 1e-2, True)
     assert loose.ok and loose.rel_diff == pytest.approx(0.5 / 100.5)
     assert loose.bound == "rel 0.01 (off the scoring machine)"
+
+
+def test_the_utopian_row_is_the_same_in_the_cli_the_api_and_the_dashboard(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ET-NAS's three measures loaded (the bundled cifar10 files), `correlate`, the
+    Python API and the Correlations page print one table, the combined `utopian` row
+    included; over the whole space it ranks above each of the three it combines."""
+    for scorer in ("naswot", "logsynflow", "loss_slope"):
+        root, _ = _copy_release(tmp_path, scorer)
+    monkeypatch.setenv(RELEASE_DIR_ENV, str(root))
+    assert tfnas("db", "seed", "--db", sqlite_store_url).returncode == 0
+
+    out = tfnas("correlate", "--db", sqlite_store_url, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    cli = {(r["scorer"], r["accuracy"]): r for r in json.loads(out.stdout)}
+    runs = {r["scorer"]: r["score_run"] for r in cli.values() if r["scorer"] != "utopian"}
+    utopian = cli[("utopian", "val_acc_200ep")]
+    assert utopian["score_run"] == [runs["naswot"], runs["logsynflow"], runs["loss_slope"]]
+    for scorer in ("naswot", "logsynflow", "loss_slope"):
+        assert utopian["kendall_tau"] > cli[(scorer, "val_acc_200ep")]["kendall_tau"]
+
+    api = tfnas_db.open(sqlite_store_url).correlate("cifar10")
+    assert {(r.scorer, r.accuracy) for r in api.itertuples()} == set(cli)
+    api_utopian = api[(api["scorer"] == "utopian") & (api["accuracy"] == "val_acc_200ep")]
+    assert api_utopian.iloc[0]["kendall_tau"] == pytest.approx(utopian["kendall_tau"])
+    assert api_utopian.iloc[0]["score_run"] == utopian["score_run"]
+
+    monkeypatch.setenv("TFNAS_DB_URL", sqlite_store_url)
+    data.clear_caches()
+    app = AppTest.from_file(str(Path(data.__file__).parent / "app.py"), default_timeout=120)
+    app.switch_page("views/correlations.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    page = app.dataframe[0].value.set_index("scorer")
+    assert set(page.index) == {"naswot", "logsynflow", "loss_slope", "utopian"}
+    for scorer, row in page.iterrows():
+        assert row["kendall_tau"] == pytest.approx(cli[(scorer, "val_acc_200ep")]["kendall_tau"])
+    assert any("utopian: ET-NAS's combined measure" in c.value for c in app.caption)

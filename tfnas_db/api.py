@@ -161,12 +161,14 @@ class TfnasStore:
     ) -> pd.DataFrame:
         """Kendall tau, Spearman rho and top-10 % tau of each scorer against every
         accuracy column, or against ``against`` (benchmark columns or other scorers:
-        ``correlate(scorers="naswot@naslib", against="naswot")``), as ``tfnas-db correlate``."""
+        ``correlate(scorers="naswot@naslib", against="naswot")``), as ``tfnas-db correlate``;
+        with naswot, logsynflow and loss_slope stored, a ``utopian`` row whose ``score_run``
+        lists the three runs."""
         import pandas as pd
 
         from tfnas_db.db.tables import wide_table
         from tfnas_db.scoring.datasets import get_dataset
-        from tfnas_db.search.correlation import correlation_rows, plan_correlation
+        from tfnas_db.search.correlation import correlation_rows, plan_correlation, source_run_ids
 
         plan = plan_correlation(scorers, against)
         with self._session() as session:
@@ -174,7 +176,8 @@ class TfnasStore:
         rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
         frame = pd.DataFrame([asdict(row) for row in rows])
         if len(frame):
-            frame["score_run"] = [runs[row.scorer].id for row in rows]
+            run_ids = {label: run.id for label, run in runs.items()}
+            frame["score_run"] = [source_run_ids(row.scorer, run_ids) for row in rows]
         return frame
 
     def runs(self, dataset: str | None = None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import streamlit as st
 from tfnas_db.dashboard import charts, data
 from tfnas_db.dashboard.context import page_context
 from tfnas_db.db.queries import missing_accuracy_note
-from tfnas_db.search.correlation import correlation_rows
+from tfnas_db.search.correlation import UTOPIAN, UTOPIAN_NOTE, correlation_rows
 
 st.title("Correlations")
 context = page_context()
@@ -47,28 +47,35 @@ if not score_only:
     st.caption(f"`{accuracy}`: {labels.get(accuracy, accuracy)} on {context.dataset}")
 
 result = data.correlations(context.url, context.space, context.dataset, accuracy)
-chosen = result[result["scorer"] == scorer].iloc[0]
-cols = st.columns(4)
-cols[0].metric("Architectures", int(chosen["n"]))
-cols[1].metric("Kendall tau", f"{chosen['kendall_tau']:.3f}")
-cols[2].metric("Spearman rho", f"{chosen['spearman_rho']:.3f}")
-cols[3].metric("tau in top 10 %", f"{chosen['top10_kendall_tau']:.3f}")
-st.altair_chart(charts.score_scatter(table, scorer, accuracy), width="stretch")
+if scorer == accuracy:
+    st.info(f"{scorer} against itself: pick another column.")
+else:
+    chosen = result[result["scorer"] == scorer].iloc[0]
+    cols = st.columns(4)
+    cols[0].metric("Architectures", int(chosen["n"]))
+    cols[1].metric("Kendall tau", f"{chosen['kendall_tau']:.3f}")
+    cols[2].metric("Spearman rho", f"{chosen['spearman_rho']:.3f}")
+    cols[3].metric("tau in top 10 %", f"{chosen['top10_kendall_tau']:.3f}")
+    st.altair_chart(charts.score_scatter(table, scorer, accuracy), width="stretch")
 
-st.subheader(f"Every scorer against {accuracy}")
-st.dataframe(
-    result.drop(columns=["accuracy"]),
-    hide_index=True,
-    column_config={
-        "kendall_tau": st.column_config.NumberColumn(format="%.3f"),
-        "spearman_rho": st.column_config.NumberColumn(format="%.3f"),
-        "top10_kendall_tau": st.column_config.NumberColumn("tau in top 10 %", format="%.3f"),
-    },
-)
-st.caption(
-    "Over architectures with both a finite score and an accuracy; the top 10 % are by "
-    "accuracy. The same numbers as `tfnas-db correlate`."
-)
+if len(result):
+    st.subheader(f"Every scorer against {accuracy}")
+    st.dataframe(
+        result.drop(columns=["accuracy"]),
+        hide_index=True,
+        column_config={
+            "kendall_tau": st.column_config.NumberColumn(format="%.3f"),
+            "spearman_rho": st.column_config.NumberColumn(format="%.3f"),
+            "top10_kendall_tau": st.column_config.NumberColumn("tau in top 10 %", format="%.3f"),
+        },
+    )
+    caption = (
+        "Over architectures with both a finite score and an accuracy; the top 10 % are by "
+        "accuracy. The same numbers as `tfnas-db correlate`."
+    )
+    if UTOPIAN in set(result["scorer"]):
+        caption += f" {UTOPIAN_NOTE}."
+    st.caption(caption)
 
 # Imported runs (``naswot@naslib``) beside ours of the same scorer: how alike they rank.
 pairs = [
