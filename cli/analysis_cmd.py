@@ -89,12 +89,9 @@ def correlate_command(
         )
     labels = plan.labels or list(runs)
     rows = correlation_rows(table, labels, plan.targets or (None if accuracy_columns else labels))
-    run_ids = {label: run.id for label, run in runs.items()}
     if fmt == OutputFormat.json:
         print_json(
-            clean_floats(
-                [{**asdict(r), "score_run": source_run_ids(r.scorer, run_ids)} for r in rows]
-            )
+            clean_floats([{**asdict(r), "score_run": source_run_ids(r.scorer, runs)} for r in rows])
         )
         return
     first = "accuracy" if accuracy_columns else "against_scorer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -135,12 +135,17 @@ def plan_correlation(
     return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)
 
 
-def source_run_ids(scorer: str, run_ids: Mapping[str, int]) -> int | list[int]:
-    """The score run a correlation row was computed from, by run label; the ``utopian`` row
-    names the three runs it combines."""
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def source_run_ids(scorer: str, runs: Mapping[str, _HasId]) -> int | list[int]:
+    """The id of the score run a correlation row was computed from (``runs``: the wide
+    table's runs by label); the ``utopian`` row names the three runs it combines."""
     if scorer == UTOPIAN:
-        return [run_ids[name] for name in UTOPIAN_MEASURES]
-    return run_ids[scorer]
+        return [runs[name].id for name in UTOPIAN_MEASURES]
+    return runs[scorer].id
 
 
 def utopian_score(naswot: np.ndarray, logsynflow: np.ndarray, loss_slope: np.ndarray) -> np.ndarray:

@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
+    from streamlit.testing.v1 import AppTest
 
 # Upper bound on how long one test may wait for a subprocess, a server or a page before
 # calling it hung. It only turns a hang into a failure; it never measures speed (the suite
@@ -25,6 +30,31 @@ def tfnas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
         env=env,
         timeout=HANG_GUARD_SECONDS,
     )
+
+
+def dashboard_app_file() -> str:
+    from tfnas_db.dashboard import data
+
+    return str(Path(data.__file__).resolve().parent / "app.py")
+
+
+def open_page(url: str, monkeypatch: pytest.MonkeyPatch, file: str = "overview.py") -> AppTest:
+    """One dashboard page on the store at ``url`` under streamlit's AppTest, rendered once
+    without an exception (the data layer's caches cleared, so no earlier test's store
+    answers)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tfnas_db.dashboard import data
+    from tfnas_db.dashboard.pages import PAGES
+
+    monkeypatch.setenv("TFNAS_DB_URL", url)
+    data.clear_caches()
+    app = AppTest.from_file(dashboard_app_file(), default_timeout=HANG_GUARD_SECONDS)
+    if file != PAGES[0].file:
+        app.switch_page(f"views/{file}")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
 
 
 DASHBOARD_SCORERS = "naswot,relu_count,params,flops,logsynflow,degree"

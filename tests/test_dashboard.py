@@ -7,32 +7,27 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DASHBOARD_SCORERS, HANG_GUARD_SECONDS, populated_store, tfnas
+from helpers import (
+    DASHBOARD_SCORERS,
+    HANG_GUARD_SECONDS,
+    dashboard_app_file,
+    open_page,
+    populated_store,
+    tfnas,
+)
 from streamlit.testing.v1 import AppTest
 
-from tfnas_db.dashboard import data
 from tfnas_db.dashboard.pages import PAGES
 from tfnas_db.dashboard.serve import dashboard_answers, served_dashboard
 from tfnas_db.db.store import open_store
 from tfnas_db.scoring.populate import PopulateConfig, populate
 
-APP = str(Path(data.__file__).resolve().parent / "app.py")
+APP = dashboard_app_file()
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return populated_store(tmp_path_factory.mktemp("dashboard"))
-
-
-def open_page(url: str, monkeypatch: pytest.MonkeyPatch, file: str = "overview.py") -> AppTest:
-    monkeypatch.setenv("TFNAS_DB_URL", url)
-    data.clear_caches()
-    app = AppTest.from_file(APP, default_timeout=HANG_GUARD_SECONDS)
-    if file != PAGES[0].file:
-        app.switch_page(f"views/{file}")
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
 
 
 def charts(app: AppTest) -> list[dict]:  # type: ignore[type-arg]

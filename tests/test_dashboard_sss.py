@@ -3,16 +3,12 @@ nats-sss, whose pages show score-only results and say which import brings accura
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from helpers import HANG_GUARD_SECONDS, tfnas
+from helpers import open_page, tfnas
 from streamlit.testing.v1 import AppTest
 
-from tfnas_db.dashboard import data
 from tfnas_db.dashboard.pages import PAGES
 
-APP = str(Path(data.__file__).resolve().parent / "app.py")
 IMPORT_HINT = "tfnas-db import nats-bench --path PATH --space sss"
 
 
@@ -31,10 +27,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def open_sss_page(url: str, monkeypatch: pytest.MonkeyPatch, file: str) -> AppTest:
-    monkeypatch.setenv("TFNAS_DB_URL", url)
-    data.clear_caches()
-    app = AppTest.from_file(APP, default_timeout=HANG_GUARD_SECONDS)
-    app.run()
+    app = open_page(url, monkeypatch)
     assert app.selectbox(key="space").options == ["nats-sss", "nats-tss"]
     app.selectbox(key="space").select("nats-sss").run()
     if file != PAGES[0].file:

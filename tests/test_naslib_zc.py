@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import HANG_GUARD_SECONDS, tfnas
+from helpers import open_page, tfnas
 from scipy.stats import kendalltau
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
@@ -284,23 +284,13 @@ def test_the_dashboard_puts_naslibs_scores_beside_ours(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from tfnas_db.dashboard import data
-
     path, _ = zc
     assert tfnas("import", "naslib-zc", str(path), "--db", sqlite_store_url).returncode == 0
     archs = tmp_path / "archs.txt"
     archs.write_text("\n".join(row["index"] for row in sample_rows(N_CIFAR10)) + "\n")
     args = ("--archs", str(archs), "--scorers", "params", "--quiet")
     assert tfnas("populate", "--db", sqlite_store_url, *args).returncode == 0
-    monkeypatch.setenv("TFNAS_DB_URL", sqlite_store_url)
-    data.clear_caches()
-    app = AppTest.from_file(
-        str(Path(data.__file__).parent / "app.py"), default_timeout=HANG_GUARD_SECONDS
-    )
-    app.switch_page("views/correlations.py").run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page(sqlite_store_url, monkeypatch, "correlations.py")
     assert "Imported scores against ours" in [h.value for h in app.subheader]
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Architectures in both"] == str(N_CIFAR10)

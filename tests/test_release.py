@@ -14,12 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import tfnas
+from helpers import open_page, tfnas
 from sqlalchemy import delete
-from streamlit.testing.v1 import AppTest
 
 import tfnas_db
-from tfnas_db.dashboard import data
 from tfnas_db.db.models import ScoreRun
 from tfnas_db.db.release import (
     RELEASE_DIR_ENV,
@@ -342,11 +340,7 @@ def test_the_utopian_row_is_the_same_in_the_cli_the_api_and_the_dashboard(
     assert api_utopian.iloc[0]["kendall_tau"] == pytest.approx(utopian["kendall_tau"])
     assert api_utopian.iloc[0]["score_run"] == utopian["score_run"]
 
-    monkeypatch.setenv("TFNAS_DB_URL", sqlite_store_url)
-    data.clear_caches()
-    app = AppTest.from_file(str(Path(data.__file__).parent / "app.py"), default_timeout=120)
-    app.switch_page("views/correlations.py").run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = open_page(sqlite_store_url, monkeypatch, "correlations.py")
     page = app.dataframe[0].value.set_index("scorer")
     assert set(page.index) == {"naswot", "logsynflow", "loss_slope", "utopian"}
     for scorer, row in page.iterrows():

@@ -176,8 +176,7 @@ class TfnasStore:
         rows = correlation_rows(table, plan.labels or list(runs), plan.targets)
         frame = pd.DataFrame([asdict(row) for row in rows])
         if len(frame):
-            run_ids = {label: run.id for label, run in runs.items()}
-            frame["score_run"] = [source_run_ids(row.scorer, run_ids) for row in rows]
+            frame["score_run"] = [source_run_ids(row.scorer, runs) for row in rows]
         return frame
 
     def runs(self, dataset: str | None = None) -> pd.DataFrame:
