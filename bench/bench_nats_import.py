@@ -27,8 +27,8 @@ from nats_bench.api_utils import pickle_save
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import nats_archive_factory as factory
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.store import Store, make_engine, resolve_url, upgrade_schema
-from tfnas_db.scoring.populate import ensure_seeded
 from tfnas_db.scoring.spaces import nats_tss
 
 IMPORT = (

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tfnas_db.db.queries import AccuracyColumn, load_score_table
 from tfnas_db.db.store import make_engine, open_store, resolve_url, upgrade_schema
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 from tfnas_db.search.random_search import random_search
 
 COMMANDS = [

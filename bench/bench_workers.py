@@ -28,8 +28,8 @@ from machine import machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.store import Store, make_engine, resolve_url, upgrade_schema
-from tfnas_db.scoring.populate import ensure_seeded
 
 
 def run_workers(

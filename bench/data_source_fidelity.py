@@ -30,7 +30,7 @@ from tfnas_db.db.queries import list_runs
 from tfnas_db.db.seeds import scores_by_run
 from tfnas_db.db.store import make_engine, open_store, resolve_url, upgrade_schema
 from tfnas_db.db.tables import wide_table
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 
 SCORERS = ["naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher", "loss_slope"]
 GRASP_EVERY = 5  # grasp (~3-4 s/arch on one thread): every 5th (145 of 725)

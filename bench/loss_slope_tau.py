@@ -25,7 +25,7 @@ import pandas as pd
 
 from tfnas_db.db.store import open_store
 from tfnas_db.db.tables import wide_table
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 from tfnas_db.search.correlation import correlate, utopian_score
 
 MEASURES = ["loss_slope", "loss_slope_ce", "naswot", "logsynflow"]

@@ -29,6 +29,7 @@ from tfnas_db.cli.output import (
 )
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 
 
 def _scorer_list(scorers: str | None) -> list[str] | None:
@@ -42,7 +43,7 @@ def _scorer_list(scorers: str | None) -> list[str] | None:
 
 def correlate_command(
     dataset: DatasetOption = "cifar10",
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     scorers: ScorersFilterOption = None,
     against: Annotated[
         str | None,
@@ -126,7 +127,7 @@ def export_command(
             "dataset with scores)."
         ),
     ] = None,
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     scorers: ScorersFilterOption = None,
     fmt: Annotated[
         ExportFormat,
@@ -134,7 +135,7 @@ def export_command(
             "--format",
             "-f",
             help="csv, json (records), parquet, or naslib-zc (NAS-Bench-Suite-Zero "
-            "zc_nasbench201.json: every stored scorer under NASLib's names).",
+            "zc_<benchmark>.json layout: every stored scorer under NASLib's names).",
         ),
     ] = ExportFormat.csv,
     out: Annotated[

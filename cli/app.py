@@ -23,6 +23,7 @@ from tfnas_db.cli.reproduce_cmd import reproduce_command
 from tfnas_db.cli.runs_cmd import runs_command
 from tfnas_db.cli.scorers_cmd import scorers_command
 from tfnas_db.cli.search_cmd import search_command
+from tfnas_db.cli.spaces_cmd import spaces_command
 from tfnas_db.cli.variance_cmd import variance_command
 from tfnas_db.db.store import operational_message
 from tfnas_db.errors import TfnasError
@@ -44,6 +45,7 @@ app.command("export")(export_command)
 app.command("reproduce")(reproduce_command)
 app.command("runs")(runs_command)
 app.command("scorers")(scorers_command)
+app.command("spaces")(spaces_command)
 app.command("variance")(variance_command)
 app.command("dashboard")(dashboard_command)
 

@@ -21,7 +21,6 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
-from tfnas_db.db.merge import DEFAULT_RTOL, merge_into
 from tfnas_db.db.store import (
     check_store_file,
     current_revision,
@@ -33,6 +32,8 @@ from tfnas_db.db.store import (
     upgrade_schema,
 )
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.merge import DEFAULT_RTOL, merge_into
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 
 app = typer.Typer(help="Create, upgrade and seed the store.", no_args_is_help=True)
 
@@ -92,7 +93,7 @@ def status(db: DbOption = None) -> None:
 
 
 @app.command("seed")
-def seed(space: SpaceOption = "nats-tss", db: DbOption = None) -> None:
+def seed(space: SpaceOption = DEFAULT_SPACE, db: DbOption = None) -> None:
     """Load a space's architectures and sizes (nats-tss: with the bundled NATS-Bench TSS
     table and the bundled score release), where missing."""
     from tfnas_db.db.bootstrap import bootstrap_store
@@ -120,7 +121,7 @@ def _archived_indices(path: Path, api: Any) -> list[int]:
 @app.command("check-costs")
 def check_costs(
     path: Annotated[Path, typer.Option(help="Your NATS-Bench archive file or fast-mode dir.")],
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     limit: Annotated[
         int | None, typer.Option(help="Check only the first N architectures held.")
     ] = None,
@@ -195,7 +196,7 @@ def merge(
     ] = DEFAULT_RTOL,
 ) -> None:
     """Merge stores filled separately (populate --shard I/N): runs matched by identity."""
-    from tfnas_db.scoring.populate import ensure_seeded
+    from tfnas_db.db.bootstrap import ensure_seeded
 
     url = resolve_url(into)
     if str(url) in {str(resolve_url(s)) for s in sources}:
@@ -214,7 +215,7 @@ def merge(
     for store in stores:  # every space a source holds (a shard of nats-sss needs nats-sss)
         with store.session() as session:
             spaces.update(session.scalars(select(SearchSpace.name)))
-    for space in sorted(spaces or {"nats-tss"}):
+    for space in sorted(spaces or {DEFAULT_SPACE}):
         ensure_seeded(dest, space)
     with ExitStack() as stack, dest.session() as session:
         opened = [(store.url, stack.enter_context(store.session())) for store in stores]
@@ -259,7 +260,7 @@ def verify_release(
 
     from rich.progress import track
 
-    from tfnas_db.scoring.release_check import (
+    from tfnas_db.jobs.release_check import (
         ReleaseRescorer,
         release_files,
         sample_release,

@@ -17,7 +17,7 @@ from tfnas_db.cli.output import (
 )
 
 app = typer.Typer(
-    help="Import a user's NATS-Bench files or a NAS-Bench-Suite-Zero score file.",
+    help="Import a user's NATS-Bench or NAS-Bench-101 files, or a NAS-Bench-Suite-Zero score file.",
     no_args_is_help=True,
 )
 
@@ -88,3 +88,54 @@ def naslib_zc_command(
         )
         if dataset in summary.ignored:
             console.print(f"  not proxies, not imported: {', '.join(summary.ignored[dataset])}")
+
+
+@app.command("nasbench101")
+def nasbench101_command(
+    path: Annotated[
+        Path,
+        typer.Option(
+            help="nasbench_only108.tfrecord (108 epochs) or nasbench_full.tfrecord (4, 12, "
+            "36 and 108 epochs), as Google publishes them.",
+            show_default=False,
+        ),
+    ],
+    no_crc: Annotated[
+        bool,
+        typer.Option("--no-crc", help="Skip the TFRecord checksums (faster; no damage check)."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """NAS-Bench-101 accuracies (validation, test, train; mean of the training repeats),
+    training time and trainable parameters of every cell in the file, read without
+    TensorFlow, checked against this project's own cells and sizes."""
+    from tfnas_db.interop.nasbench101_import import import_nasbench101
+
+    summary = import_nasbench101(
+        open_cli_store(db),
+        path.expanduser(),
+        check_crc=not no_crc,
+        show_progress=not quiet and fmt == OutputFormat.table,
+    )
+    if fmt != OutputFormat.table:
+        print_json(summary.as_dict())
+        return
+    repeats = ", ".join(f"{n} repeats x{count}" for n, count in sorted(summary.repeats.items()))
+    console.print(
+        f"imported {summary.cells} nasbench101 cells from {path} ({summary.rows} figures, "
+        f"epochs {', '.join(map(str, sorted(summary.epochs)))}; {repeats}) "
+        f"in {summary.seconds:.1f} s"
+    )
+    if summary.params_differ:
+        console.print(
+            f"  trainable parameters differ from tfnas-db's arithmetic for "
+            f"{summary.params_differ} of {summary.params_checked} cells "
+            f"(first: {summary.first_difference})"
+        )
+    else:
+        console.print(
+            f"  trainable parameters equal tfnas-db's arithmetic for all "
+            f"{summary.params_checked} cells"
+        )

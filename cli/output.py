@@ -42,7 +42,7 @@ DbOption = Annotated[
 DatasetOption = Annotated[
     str, typer.Option(help="cifar10, cifar100 or ImageNet16-120 (NATS-Bench names).")
 ]
-SpaceOption = Annotated[str, typer.Option(help="Search space.")]
+SpaceOption = Annotated[str, typer.Option(help="Search space (tfnas-db spaces lists them).")]
 ScorersFilterOption = Annotated[
     str | None,
     typer.Option("--scorers", help="Comma-separated scorers (default: every stored one)."),

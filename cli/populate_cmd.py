@@ -19,8 +19,7 @@ from tfnas_db.cli.output import (
     print_json,
 )
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.minibatch import resolve_data
-from tfnas_db.scoring.populate import (
+from tfnas_db.jobs.populate import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_LEASE_SECONDS,
     PopulateConfig,
@@ -28,8 +27,9 @@ from tfnas_db.scoring.populate import (
     populate,
     validate_config,
 )
+from tfnas_db.scoring.minibatch import resolve_data
 from tfnas_db.scoring.registry import DEFAULT_SCORERS
-from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 
 
 def _read_archs(path: Path, space: str) -> list[str]:
@@ -69,7 +69,7 @@ def populate_command(
     scorers: Annotated[
         str, typer.Option(help="Comma-separated scorer names, or 'all' (see: tfnas-db scorers).")
     ] = ",".join(DEFAULT_SCORERS),
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     dataset: DatasetOption = "cifar10",
     batch_size: Annotated[int, typer.Option(help="Minibatch size K.")] = 128,
     seed: Annotated[

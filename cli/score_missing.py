@@ -13,7 +13,7 @@ from tfnas_db.cli.output import err_console
 from tfnas_db.db.queries import pick_run
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 
 
 def score_needed(

@@ -14,7 +14,7 @@ def _needs(needs: Need) -> str:
 
 
 def _spaces(spec: ScorerSpec) -> str:
-    """The spaces that define the scorer (``degree`` needs a searched cell: nats-tss)."""
+    """The spaces that define the scorer (``degree`` needs a cell whose edges carry ops)."""
     return ",".join(
         name for name, info in SPACES.items() if not spec.requires or info.supports(spec.requires)
     )

@@ -25,6 +25,7 @@ from tfnas_db.cli.score_missing import score_needed
 from tfnas_db.db.queries import ScoreTable, missing_accuracy_note
 from tfnas_db.errors import ScoresNeeded
 from tfnas_db.scoring.datasets import get_dataset
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.random_search import SearchResult
 from tfnas_db.search.runner import search_scorers, stored_search
@@ -46,7 +47,7 @@ def search_command(
         str | None, typer.Option(help="Scorer whose stored scores rank candidates.")
     ] = None,
     dataset: DatasetOption = "cifar10",
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = "random",
     n: Annotated[int, typer.Option("--n", help="random: architectures sampled per run.")] = 100,
     runs: Annotated[int, typer.Option(help="Independent runs (R).")] = 500,

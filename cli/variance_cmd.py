@@ -21,10 +21,10 @@ from tfnas_db.cli.output import (
 from tfnas_db.db.seeds import scores_by_run
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.populate import PopulateConfig, populate
 from tfnas_db.scoring.minibatch import resolve_data
-from tfnas_db.scoring.populate import PopulateConfig, populate
 from tfnas_db.scoring.registry import REGISTRY
-from tfnas_db.scoring.spaces import get_space
+from tfnas_db.scoring.spaces import DEFAULT_SPACE, get_space
 from tfnas_db.search.seed_variance import seed_variance
 
 
@@ -35,7 +35,7 @@ def variance_command(
     seeds: Annotated[int, typer.Option(help="Seeds 0..N-1 to score with.")] = 5,
     limit: Annotated[int, typer.Option(help="Architectures (a seeded random sample).")] = 200,
     top_k: Annotated[int, typer.Option(help="k of the top-k overlap between seeds.")] = 10,
-    space: SpaceOption = "nats-tss",
+    space: SpaceOption = DEFAULT_SPACE,
     dataset: DatasetOption = "cifar10",
     batch_size: Annotated[int, typer.Option(help="Minibatch size K.")] = 128,
     data: Annotated[

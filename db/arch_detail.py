@@ -36,7 +36,7 @@ class ArchDetail:
     space: str
     arch_index: int
     arch_str: str
-    naslib_tuple: str | None
+    alt_key: str | None  # the space's other spelling (NASLib tuple, matrix + ops)
     iso_class: int | None
     figures: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -96,7 +96,7 @@ def arch_detail(session: Session, space: str, arch_index: int) -> ArchDetail:
         space=space,
         arch_index=found.arch_index,
         arch_str=found.arch_str,
-        naslib_tuple=found.naslib_key,
+        alt_key=found.alt_key,
         iso_class=found.iso_class,
         figures=figures,
     )

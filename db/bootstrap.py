@@ -47,7 +47,11 @@ def bootstrap_store(store: Store, space: str = DEFAULT_SPACE) -> list[str]:
     notes = []
     if seed_benchmark(store, space):
         info = get_space(space)
-        extra = "and benchmark accuracies" if info.bundled_results else "(no bundled accuracies)"
+        extra = (
+            "and benchmark accuracies"
+            if info.benchmark.bundled_results
+            else "(no bundled accuracies)"
+        )
         notes.append(f"seeded {info.name}: {info.n_archs} architectures, sizes {extra}")
     try:
         loaded = ensure_release_loaded(store)
@@ -55,3 +59,12 @@ def bootstrap_store(store: Store, space: str = DEFAULT_SPACE) -> list[str]:
         return notes
     notes.extend(describe_load(loaded))
     return notes
+
+
+def ensure_seeded(store: Store, space: str) -> bool:
+    """The space's architectures and sizes (nats-tss: with the benchmark table and the
+    bundled scores), loaded if the store lacks them; the lines said go to ``store.notes``."""
+    info = get_space(space)
+    notes = bootstrap_store(store, info.name)
+    store.notes.extend(notes)
+    return bool(notes)

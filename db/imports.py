@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from tfnas_db import __version__
 from tfnas_db.db.bulk import conflict_insert
 from tfnas_db.db.models import Architecture, BenchmarkResult, Score, ScoreRun, ScoreStatus
 from tfnas_db.db.scores import now
+from tfnas_db.version import __version__
 
 # Imported runs have no batch, seed or device of ours: these fill the run's identity columns.
 IMPORTED_VERSION = 0
@@ -114,7 +114,7 @@ class StoredScore:
 
     run_id: int
     arch_index: int
-    naslib_key: str | None
+    alt_key: str | None
     value: float | None
     seconds: float
     status: ScoreStatus
@@ -128,7 +128,7 @@ def stored_scores(session: Session, run_ids: Sequence[int]) -> list[StoredScore]
         select(
             Score.run_id,
             Architecture.arch_index,
-            Architecture.naslib_key,
+            Architecture.alt_key,
             Score.value,
             Score.seconds,
             Score.status,

@@ -9,7 +9,6 @@ Non-finite scores are NULL plus ``status`` (never a sentinel number), and floats
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -27,19 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tfnas_db.scoring.status import ScoreStatus
+
 Double = Float(precision=53)
 
 
 class Base(DeclarativeBase):
     pass
-
-
-class ScoreStatus(enum.StrEnum):
-    """Outcome of scoring one architecture: a finite value, a non-finite one, or a failure."""
-
-    OK = "ok"
-    NAN = "nan"
-    ERROR = "error"
 
 
 class SearchSpace(Base):
@@ -73,7 +66,7 @@ class Architecture(Base):
     space_id: Mapped[int] = mapped_column(ForeignKey("search_space.id", ondelete="CASCADE"))
     arch_index: Mapped[int] = mapped_column(Integer)
     arch_str: Mapped[str] = mapped_column(String(255))
-    naslib_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    alt_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     iso_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     iso_class: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

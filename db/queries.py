@@ -343,7 +343,7 @@ def load_score_table(
     # Without a column the join matches nothing (no such metric), leaving accuracy NaN.
     acc, acc_on = result(column.metric, column.epochs) if column else result("(none)", 0)
     val12, val12_on = result("val", 12)
-    train, train_on = result("train_seconds", get_space(space).full_schedule_epochs)
+    train, train_on = result("train_seconds", get_space(space).benchmark.full_schedule_epochs)
     score_aliases = [aliased(Score) for _ in names]
     query = (
         select(

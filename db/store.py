@@ -30,7 +30,7 @@ DEFAULT_FILE = "tfnas.db"
 # The newest migration in alembic/versions. Query commands compare the store against it
 # without importing alembic (a fifth of a query's start-up); a test keeps it equal to
 # alembic's head.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 # The backends tfnas-db ships drivers and migrations for.
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 # How long a SQLite command waits for another writer's lock before saying it is locked.

@@ -1,11 +1,12 @@
 """Wide, one-row-per-architecture tables (pandas) for export, correlate and the dashboard.
 
 Three indexed queries (architectures with size, benchmark results, scores of the chosen
-runs) pivoted into columns with pandas-friendly names: ``arch_index``, ``arch_str``,
-``naslib_tuple``, ``iso_class``, ``params_m``, ``flops_m``, ``relu_units``, accuracy
-columns such as ``val_acc_200ep`` / ``test_acc_12ep``, ``train_seconds_200ep``,
-``recorded_params_m_200ep``, then per run label ``<name>`` (NaN unless status ok) and
-``<name>_seconds``; an imported run's label is ``<scorer>@<tag>`` (``naswot@naslib``).
+runs) pivoted into columns with pandas-friendly names: ``arch_index``, ``arch_str``, the
+space's other spelling where it has one (its ``alt_key_name``), ``iso_class``,
+``params_m``, ``flops_m``, ``relu_units``, accuracy columns such as ``val_acc_200ep`` /
+``test_acc_12ep``, ``train_seconds_200ep``, ``recorded_params_m_200ep``, then per run
+label ``<name>`` (NaN unless status ok) and ``<name>_seconds``; an imported run's label
+is ``<scorer>@<tag>`` (``naswot@naslib``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from tfnas_db.db.models import ArchCost, Architecture, BenchmarkResult, Score, S
 from tfnas_db.db.queries import AccuracyColumn, RunInfo, list_runs, pick_run
 from tfnas_db.db.scores import space_and_dataset_ids
 from tfnas_db.db.seed import ACCURACY_METRICS
+from tfnas_db.scoring.spaces import get_space
+
+ALT_KEY = "alt_key"
 
 
 def frame(session: Session, query: Select[Any], columns: list[str]) -> pd.DataFrame:
@@ -105,7 +109,7 @@ def wide_table(
         select(
             Architecture.arch_index,
             Architecture.arch_str,
-            Architecture.naslib_key,
+            Architecture.alt_key,
             Architecture.iso_class,
             ArchCost.params_m,
             ArchCost.flops_m,
@@ -136,7 +140,7 @@ def wide_table(
     columns = [
         "arch_index",
         "arch_str",
-        "naslib_tuple",
+        ALT_KEY,
         "iso_class",
         "params_m",
         "flops_m",
@@ -145,6 +149,11 @@ def wide_table(
         *[c for name in runs for c in (name, f"{name}_seconds", f"{name}_stored")],
     ]
     table = frame(session, query, columns)
+    alt_key_name = get_space(space).alt_key_name
+    if alt_key_name is None:
+        table = table.drop(columns=[ALT_KEY])
+    else:
+        table = table.rename(columns={ALT_KEY: alt_key_name})
     stored = [f"{name}_stored" for name in runs]
     numeric = [
         "params_m",

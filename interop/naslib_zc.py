@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.imports import (
     architecture_ids,
     benchmark_values,
@@ -186,8 +187,6 @@ class ZcImportSummary:
 
 def import_zc_file(store: Store, path: Path) -> ZcImportSummary:
     """Import every dataset and proxy of a file in one transaction (all or nothing)."""
-    from tfnas_db.scoring.populate import ensure_seeded
-
     parts = read_zc_file(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     ensure_seeded(store, SPACE)
@@ -313,7 +312,7 @@ def zc_document(
         for score in stored_scores(session, list(proxy_of_run)):
             if score.status == ScoreStatus.ERROR:
                 continue  # NASLib leaves out what failed
-            key = score.naslib_key or ""
+            key = score.alt_key or ""
             entry = by_arch.setdefault(score.arch_index, (key, {}))[1]
             value = score.value if score.status == ScoreStatus.OK else float("nan")
             entry[proxy_of_run[score.run_id]] = {"score": value, "time": score.seconds}

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from sqlalchemy import select
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.imports import architecture_ids, upsert_benchmark_results
 from tfnas_db.db.models import Dataset, SearchSpace
 from tfnas_db.db.store import Store
@@ -95,8 +96,6 @@ def import_nats_bench(
     console: Console | None = None,
 ) -> NatsImportSummary:
     """Import every architecture, training budget and dataset the archive holds."""
-    from tfnas_db.scoring.populate import ensure_seeded
-
     started = time.perf_counter()
     archive = open_archive(path, space, lambda found: store_space(found, path))
     name = store_space(archive.space, path)

@@ -11,12 +11,12 @@ import math
 import traceback
 from dataclasses import dataclass
 
-from tfnas_db.db.models import ScoreStatus
 from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.datasets import DatasetSpec
 from tfnas_db.scoring.minibatch import Minibatch
 from tfnas_db.scoring.registry import Need, ScorerSpec
 from tfnas_db.scoring.spaces import SearchSpaceInfo
+from tfnas_db.scoring.status import ScoreStatus
 
 
 @dataclass(frozen=True)

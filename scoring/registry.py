@@ -19,8 +19,11 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.minibatch import NATURAL, SYNTHETIC
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from tfnas_db.scoring.context import ScoringContext
     from tfnas_db.scoring.spaces import SearchSpaceInfo
+    from tfnas_db.scoring.spaces.base import CostArrays
 
 
 class Need(enum.Flag):
@@ -46,6 +49,8 @@ class Need(enum.Flag):
 
 
 ScorerFn = Callable[["ScoringContext"], float]
+# (sizes of many architectures, batch size) -> their values; see ScorerSpec.from_costs
+FromCosts = Callable[["CostArrays", int], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class ScorerSpec:
     options: dict[str, Any] = field(default_factory=dict)
     # A notion the search space must define (SearchSpaceInfo.supports), e.g. "cell_degree".
     requires: str | None = None
+    # Data-free scorers that are a function of the stored size: the same values for many
+    # architectures at once (``populate`` scores a whole space in one pass with it).
+    from_costs: FromCosts | None = None
 
     @property
     def data_free(self) -> bool:
@@ -190,14 +198,26 @@ def scorer(
     version: int = 1,
     aliases: tuple[str, ...] = (),
     requires: str | None = None,
+    from_costs: FromCosts | None = None,
     registry: ScorerRegistry = REGISTRY,
     **options: Any,
 ) -> Callable[[ScorerFn], ScorerFn]:
-    """Register ``fn`` as scorer ``name``; stack it to register variants of one function."""
+    """Register ``fn`` as scorer ``name``; stack it to register variants of one function.
+    ``from_costs`` (data-free scorers only) computes the same value from size arrays."""
 
     def decorate(fn: ScorerFn) -> ScorerFn:
         registry.register(
-            ScorerSpec(name, fn, needs, citation, version, tuple(aliases), dict(options), requires)
+            ScorerSpec(
+                name,
+                fn,
+                needs,
+                citation,
+                version,
+                tuple(aliases),
+                dict(options),
+                requires,
+                from_costs,
+            )
         )
         return fn
 

@@ -6,7 +6,7 @@ The release is computed by tfnas-db's own populate with its defaults, e.g.::
     python scripts/build_release.py --db release.db --scorers synflow,logsynflow
 
 writes every finished run that covers the whole space as one Parquet file plus a
-manifest (see tfnas_db.db.release_build). A computation longer than one working session
+manifest (see tfnas_db.jobs.release_build). A computation longer than one working session
 is split into shards, each in its own store, each written as a part when it finishes::
 
     tfnas-db populate --db s3.db --dataset cifar10 --scorers naswot,jacov,epe_nas \
@@ -35,10 +35,10 @@ from sqlalchemy import select
 
 from tfnas_db.db.models import Dataset, ScoreRun, SearchSpace
 from tfnas_db.db.release import release_folder
-from tfnas_db.db.release_build import assemble_release, write_release_file
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.populate import parse_shard
+from tfnas_db.jobs.populate import parse_shard
+from tfnas_db.jobs.release_build import assemble_release, write_release_file
 from tfnas_db.scoring.registry import REGISTRY
 from tfnas_db.scoring.spaces import get_space
 
@@ -116,8 +116,8 @@ def assemble(args: argparse.Namespace) -> None:
 
 def copy_dataset(args: argparse.Namespace) -> None:
     from tfnas_db.db.release import bundled_manifests
-    from tfnas_db.db.release_build import copy_release_file, machine_cpu
-    from tfnas_db.scoring.release_check import ReleaseRescorer, dataset_differences
+    from tfnas_db.jobs.release_build import copy_release_file, machine_cpu
+    from tfnas_db.jobs.release_check import ReleaseRescorer, dataset_differences
 
     source, _, target = args.copy_dataset.partition(":")
     if args.scorers == "all" or not target:

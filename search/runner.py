@@ -106,19 +106,16 @@ def stored_search(
 
 def search_inputs(table: ScoreTable, space: str, eligible: np.ndarray) -> SearchInputs:
     info = get_space(space)
-    choices = np.asarray([info.choices(a) for a in table.arch_str], dtype=np.int64)
     return SearchInputs(
         scores=table.scores,
         seconds=table.seconds,
         params_m=table.params_m,
         val_acc_12ep=table.val_acc_12ep,
         train_seconds_full=table.train_seconds_full,
-        full_schedule_epochs=info.full_schedule_epochs,
-        choices=choices.reshape(len(table), -1),
-        n_options=info.mutation.n_options,
+        full_schedule_epochs=info.benchmark.full_schedule_epochs,
+        codes=info.codes(np.asarray(table.arch_index, dtype=np.int64)),
+        neighbour_codes=info.neighbour_codes,
         eligible=eligible,
-        mutation_steps=info.mutation.steps,
-        cyclic=info.mutation.cyclic,
     )
 
 

@@ -17,7 +17,7 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.search.baselines import DEFAULT_BUDGET, budgeted_random_search, training_cost
 from tfnas_db.search.etnas import EtnasScores, etnas
 from tfnas_db.search.evolution import regularized_evolution
-from tfnas_db.search.mutation import MutationTable
+from tfnas_db.search.mutation import MutationTable, NeighbourCodes
 from tfnas_db.search.pareto import best_under_budget, score_size_front
 from tfnas_db.search.penalties import get_penalty, penalised
 from tfnas_db.search.random_search import SearchResult, random_search
@@ -47,11 +47,9 @@ class SearchInputs:
     params_m: np.ndarray
     val_acc_12ep: np.ndarray
     train_seconds_full: np.ndarray  # of the space's full schedule
-    choices: np.ndarray  # (M, L) categorical encoding for mutations
-    n_options: int
+    codes: np.ndarray  # (M,) the space's int64 code of each candidate, for mutations
+    neighbour_codes: NeighbourCodes  # the space's codes -> codes one move away
     eligible: np.ndarray  # hard limits (--max-params/--max-flops)
-    mutation_steps: tuple[int, ...] | None = None  # None: any other option (cyclic)
-    cyclic: bool = True
     full_schedule_epochs: int = 200  # the schedule train_seconds_full was recorded over
 
 
@@ -89,9 +87,7 @@ def _global_fitness(inputs: SearchInputs, name: str, options: SearchOptions) -> 
 
 
 def _mutations(inputs: SearchInputs) -> MutationTable:
-    return MutationTable.build(
-        inputs.choices, inputs.n_options, inputs.eligible, inputs.mutation_steps, inputs.cyclic
-    )
+    return MutationTable.build(inputs.codes, inputs.neighbour_codes, inputs.eligible)
 
 
 def _random(inputs: SearchInputs, options: SearchOptions) -> SearchResult:

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.store import Store, make_engine, resolve_url, upgrade_schema
-from tfnas_db.scoring.populate import ensure_seeded
 
 # Stores made by tests hold only what each test puts there: the bundled score release is
 # loaded only by the tests of the release itself (they point this at data/release).

@@ -18,7 +18,7 @@ from helpers import tfnas
 from tfnas_db.cli.app import main
 from tfnas_db.db import store as store_module
 from tfnas_db.db.store import SCHEMA_HEAD, make_engine, open_store, resolve_url, upgrade_schema
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 
 COUNTED_TABLES = ("score_run", "score", "search_run", "architecture", "benchmark_result")
 

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from tfnas_db.dashboard.pages import PAGES
 from tfnas_db.dashboard.serve import dashboard_answers, served_dashboard
 from tfnas_db.db.store import open_store
-from tfnas_db.scoring.populate import PopulateConfig, populate
+from tfnas_db.jobs.populate import PopulateConfig, populate
 
 APP = dashboard_app_file()
 

@@ -117,7 +117,7 @@ def test_populate_on_cuda_records_the_device_per_score(sqlite_store_url: str) ->
 
     from tfnas_db.db.models import Score
     from tfnas_db.db.store import open_store
-    from tfnas_db.scoring.populate import PopulateConfig, populate
+    from tfnas_db.jobs.populate import PopulateConfig, populate
 
     store = open_store(sqlite_store_url)
     summary = populate(

@@ -244,7 +244,7 @@ def test_a_size_space_archive_fills_nats_sss_when_the_store_has_it(
     folder = factory.fast_mode_folder(
         tmp_path / "NATS-sss-v1_0-50262-simple", [0, 2], configs, ("01", "12", "90")
     )
-    stand_in = replace(SPACES["nats-tss"], name="nats-sss", n_archs=len(configs))
+    stand_in = replace(SPACES["nats-tss"], name="nats-sss", size=len(configs))
     monkeypatch.setitem(SPACES, "nats-sss", stand_in)
     store = open_store(sqlite_store_url)
     with store.session() as session:

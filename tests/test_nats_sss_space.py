@@ -292,10 +292,7 @@ def test_every_relu_reaches_the_output_so_naswot_needs_no_marking_pass() -> None
 def test_mutation_moves_one_width_by_one_step() -> None:
     space = get_space("nats-sss")
     archs = [space.arch_of_index(i) for i in range(space.n_archs)]
-    choices = np.asarray([space.choices(a) for a in archs])
-    table = MutationTable.build(
-        choices, space.n_options, None, space.mutation.steps, space.mutation.cyclic
-    )
+    table = MutationTable.build(space.codes(np.arange(space.n_archs)), space.neighbour_codes)
     corner = table.neighbours(np.array([0]))[0]
     assert sorted(archs[r] for r in corner if r >= 0) == sorted(
         ["16:8:8:8:8", "8:16:8:8:8", "8:8:16:8:8", "8:8:8:16:8", "8:8:8:8:16"]

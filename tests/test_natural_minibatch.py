@@ -17,6 +17,7 @@ from tfnas_db.db.coverage import populate_command
 from tfnas_db.db.models import Score, ScoreRun
 from tfnas_db.db.queries import RunInfo
 from tfnas_db.db.store import open_store
+from tfnas_db.jobs.populate import PopulateConfig, group_by_source, populate
 from tfnas_db.scoring import registry
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.minibatch import load_minibatch
@@ -27,7 +28,6 @@ from tfnas_db.scoring.natural import (
     load_photographs,
     natural_images,
 )
-from tfnas_db.scoring.populate import PopulateConfig, group_by_source, populate
 
 
 def test_bundle_holds_only_redistributable_photographs() -> None:

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from tfnas_db.db.models import Architecture, Score, ScoreRun, ScoreStatus
 from tfnas_db.db.store import open_store
+from tfnas_db.jobs.populate import PopulateConfig, populate
 from tfnas_db.scoring import engine as engine_module
 from tfnas_db.scoring.context import ScoringContext
-from tfnas_db.scoring.populate import PopulateConfig, populate
 
 DATA_FREE = "relu_count,params,flops"
 
@@ -71,7 +71,7 @@ def test_interrupted_run_resumes_and_stores_each_arch_once(
         return real_score(self, arch, specs)
 
     monkeypatch.setattr(engine_module.ScoringEngine, "score", flaky)
-    monkeypatch.setattr("tfnas_db.scoring.executors.COMMIT_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr("tfnas_db.jobs.executors.COMMIT_EVERY_SECONDS", 0.0)
     summary = populate(store, config, show_progress=False)
     assert summary.interrupted
     runs = list(summary.run_ids.values())

@@ -106,7 +106,7 @@ def test_the_api_answers_as_the_cli(folder: Path) -> None:
     arch = nats_tss.arch_of_index(7)
     detail = store.arch(7)
     assert store.arch(arch) == detail == store.arch(nats_tss.to_naslib_tuple(arch))
-    assert detail.arch_str == arch and detail.naslib_tuple == str(nats_tss.to_naslib_tuple(arch))
+    assert detail.arch_str == arch and detail.alt_key == str(nats_tss.to_naslib_tuple(arch))
     row = table.set_index("arch_index").loc[7]
     c10 = detail.figures["cifar10"]
     for column in ("naswot", "params", "params_m", "val_acc_200ep", "val_acc_12ep"):

@@ -29,8 +29,8 @@ from tfnas_db.db.release import (
 )
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.release_check import ReleaseRescorer, sample_release
 from tfnas_db.scoring.registry import REGISTRY
-from tfnas_db.scoring.release_check import ReleaseRescorer, sample_release
 from tfnas_db.scoring.spaces import get_space
 
 REPO_RELEASE = Path(__file__).resolve().parents[1] / "data" / "release"
@@ -96,7 +96,7 @@ def test_no_bundled_file_is_stale(path: Path) -> None:
 
 def test_rescoring_a_sample_reproduces_the_bundled_values() -> None:
     """A fixed sample (the CLI's ``db verify-release`` draws a fresh one); the bounds and
-    why they hold are in :mod:`tfnas_db.scoring.release_check`."""
+    why they hold are in :mod:`tfnas_db.jobs.release_check`."""
     threads_before = torch.get_num_threads()
     rescorer = ReleaseRescorer()
     checks = [rescorer.check(pick) for pick in sample_release(MANIFESTS, seed=20261125)]
@@ -287,8 +287,8 @@ def test_verify_release_names_what_it_holds_when_the_filter_matches_nothing(
 def test_the_bounds_are_exact_on_the_scoring_machine_and_measured_off_it() -> None:
     from dataclasses import replace
 
-    from tfnas_db.db.release_build import machine_cpu
-    from tfnas_db.scoring.release_check import (
+    from tfnas_db.jobs.release_build import machine_cpu
+    from tfnas_db.jobs.release_check import (
         OFF_MACHINE_RTOL,
         SAME_MACHINE_RTOL,
         ReleasePick,

@@ -19,10 +19,10 @@ import pytest
 from helpers import HANG_GUARD_SECONDS
 
 from tfnas_db.db.release import ReleaseManifest, file_sha256, read_release_table
-from tfnas_db.db.release_build import copy_release_file
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.release_build import copy_release_file
+from tfnas_db.jobs.release_check import ReleaseRescorer, dataset_differences
 from tfnas_db.scoring.registry import REGISTRY
-from tfnas_db.scoring.release_check import ReleaseRescorer, dataset_differences
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "data" / "release"

@@ -13,8 +13,8 @@ import pytest
 from helpers import HANG_GUARD_SECONDS, tfnas
 
 from tfnas_db.db.release import ReleaseManifest, read_release_table
-from tfnas_db.db.release_build import assemble_release, name_shards
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.release_build import assemble_release, name_shards
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data" / "release" / "nats-tss" / "cifar100"

@@ -24,11 +24,11 @@ from sqlalchemy import create_engine, text
 
 from tfnas_db.db.store import open_store
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.executors import Recorder
-from tfnas_db.scoring.populate import PopulateConfig, parse_shard, populate, shard_of
-from tfnas_db.scoring.ray_executor import RaySettings, _drive, actor_resources
+from tfnas_db.jobs.executors import Recorder
+from tfnas_db.jobs.populate import PopulateConfig, parse_shard, populate, shard_of
+from tfnas_db.jobs.ray_executor import RaySettings, _drive, actor_resources
+from tfnas_db.jobs.work import Chunk, WorkItem, lock_sqlite_store
 from tfnas_db.scoring.threads import HostWorkers, threads_per_worker
-from tfnas_db.scoring.work import Chunk, WorkItem, lock_sqlite_store
 
 
 def _env() -> dict[str, str]:
@@ -283,8 +283,8 @@ class _FakeActor:
 
     def compute(self, item: WorkItem) -> Any:
         from tfnas_db.db.models import ScoreStatus
+        from tfnas_db.jobs.work import ScoredArch
         from tfnas_db.scoring.engine import ScoreOutcome
-        from tfnas_db.scoring.work import ScoredArch
 
         value = float(item.architecture_id)
         outcome = ScoreOutcome(value, 0.0, ScoreStatus.OK)

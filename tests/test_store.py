@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.models import ArchCost, Architecture, Base, BenchmarkResult
 from tfnas_db.db.store import (
     SCHEMA_HEAD,
@@ -20,7 +21,6 @@ from tfnas_db.db.store import (
     upgrade_schema,
 )
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.populate import ensure_seeded
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

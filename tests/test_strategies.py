@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tfnas_db.errors import ScoresNeeded, TfnasError
+from tfnas_db.scoring.spaces import CategoricalCodes
 from tfnas_db.search.baselines import budgeted_random_search, training_cost
 from tfnas_db.search.etnas import EtnasScores, etnas
 from tfnas_db.search.evolution import regularized_evolution
@@ -21,25 +22,31 @@ from tfnas_db.search.strategies import STRATEGIES, SearchInputs, SearchOptions
 CHOICES = np.array(list(itertools.product(range(4), repeat=3)))[:, ::-1]
 SIZE = CHOICES.sum(axis=1) / 9.0  # params grow with the digits: 0 .. 1 M
 SCORE = CHOICES.sum(axis=1) + 0.01 * np.arange(64)  # bigger is better ... and bigger
+TOY = CategoricalCodes(n_options=4, length=3, steps=(1, 2, 3), cyclic=True)
+CODES = TOY.encode(CHOICES)
+
+
+def _table(eligible: np.ndarray | None = None) -> MutationTable:
+    return MutationTable.build(CODES, TOY.neighbours, eligible)
 
 
 def test_mutation_changes_exactly_one_position_to_a_candidate() -> None:
-    table = MutationTable.build(CHOICES, 4)
+    table = _table()
     rng = np.random.default_rng(0)
     rows = rng.integers(0, 64, size=500)
     children = table.mutate(rows, rng)
     diff = (CHOICES[children] != CHOICES[rows]).sum(axis=1)
     assert np.all(diff == 1)
     eligible = CHOICES[:, 0] != 3  # children must stay among eligible rows
-    limited = MutationTable.build(CHOICES, 4, eligible)
+    limited = _table(eligible)
     kids = limited.mutate(np.flatnonzero(eligible), rng)
     assert np.all(eligible[kids])
-    lonely = MutationTable.build(CHOICES, 4, np.arange(64) == 5)
+    lonely = _table(np.arange(64) == 5)
     assert lonely.mutate(np.array([5]), rng).tolist() == [5]  # no neighbour: itself
 
 
 def test_rea_finds_the_best_candidate_and_is_seeded() -> None:
-    table = MutationTable.build(CHOICES, 4)
+    table = _table()
     a = regularized_evolution(SCORE, table, runs=20, seed=1, population=8, sample=3, cycles=80)
     b = regularized_evolution(SCORE, table, runs=20, seed=1, population=8, sample=3, cycles=80)
     assert np.array_equal(a.picks, b.picks)
@@ -49,7 +56,7 @@ def test_rea_finds_the_best_candidate_and_is_seeded() -> None:
 
 
 def test_budgeted_rea_and_random_stay_within_the_budget() -> None:
-    table = MutationTable.build(CHOICES, 4)
+    table = _table()
     cost = 10.0 + CHOICES[:, 0]
     rea = regularized_evolution(
         SCORE, table, runs=30, seed=0, population=5, sample=2, cycles=None, cost=cost, budget=300.0
@@ -105,7 +112,7 @@ def _etnas_scores(noise: float = 0.0) -> EtnasScores:
 
 
 def test_etnas_follows_algorithm_1() -> None:
-    table = MutationTable.build(CHOICES, 4)
+    table = _table()
     scores = _etnas_scores()
     result = etnas(scores, table, runs=10, seed=3, population=6, cycles=20, sample=3)
     again = etnas(scores, table, runs=10, seed=3, population=6, cycles=20, sample=3)
@@ -122,7 +129,7 @@ def test_etnas_follows_algorithm_1() -> None:
 def test_etnas_reads_loss_slope_only_on_its_fronts() -> None:
     """loss_slope NaN off the fronts changes nothing; NaN on a front names exactly those
     rows (every run finished), and filling them gives the fully scored search's picks."""
-    table = MutationTable.build(CHOICES, 4)
+    table = _table()
     full = _etnas_scores(noise=0.5)
 
     def search(loss_slope: np.ndarray) -> SearchResult:
@@ -157,8 +164,8 @@ def _inputs(eligible: np.ndarray | None = None) -> SearchInputs:
         params_m=SIZE,
         val_acc_12ep=SCORE,
         train_seconds_full=np.full(64, 1000.0),
-        choices=CHOICES,
-        n_options=4,
+        codes=CODES,
+        neighbour_codes=TOY.neighbours,
         eligible=np.ones(64, dtype=bool) if eligible is None else eligible,
     )
 

@@ -8,12 +8,14 @@ notebook that only reads the store starts in about a second.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from tfnas_db.db.store import Store, open_store
+from tfnas_db.scoring.spaces import DEFAULT_SPACE
 from tfnas_db.search.penalties import DEFAULT_MU, DEFAULT_SIGMA
 from tfnas_db.search.strategies import SearchOptions
 
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
 
     from tfnas_db.db.arch_detail import ArchDetail
     from tfnas_db.search.runner import SearchOutcome
-
-DEFAULT_SPACE = "nats-tss"
 
 
 def _labels(scorers: str | Iterable[str] | None) -> list[str] | None:
@@ -85,12 +85,13 @@ class TfnasStore:
     def arch(
         self, arch: int | str | tuple[int, ...] | list[int], space: str = DEFAULT_SPACE
     ) -> ArchDetail:
-        """One architecture, given as its index, arch string or NASLib tuple: identity, and
-        per dataset its size, benchmark figures and scores (``.frame()`` for a table)."""
+        """One architecture, given as its index, arch string or the space's other spellings
+        (a NASLib tuple, a ``[matrix, ops]`` pair): identity, and per dataset its size,
+        benchmark figures and scores (``.frame()`` for a table)."""
         from tfnas_db.db.arch_detail import arch_detail
         from tfnas_db.scoring.spaces import get_space
 
-        token = str(tuple(arch)) if isinstance(arch, tuple | list) else str(arch)
+        token = json.dumps(list(arch)) if isinstance(arch, tuple | list) else str(arch)
         index, _ = get_space(space).resolve_arch(token)
         with self._session() as session:
             return arch_detail(session, space, index)

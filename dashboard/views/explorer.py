@@ -88,9 +88,11 @@ st.dataframe(filtered[shown_cols].head(SHOWN_ROWS), hide_index=True, height=320)
 
 st.subheader("Architecture")
 default = str(int(filtered["arch_index"].iloc[0])) if len(filtered) else "0"
-has_naslib = "naslib_tuple" in table and bool(table["naslib_tuple"].notna().any())
+alt_name = space.alt_key_name
+has_alt = alt_name is not None and alt_name in table and bool(table[alt_name].notna().any())
+alt_label = (alt_name or "").replace("_", " ")
 token = st.text_input(
-    "Index, arch string" + (" or NASLib tuple" if has_naslib else "") + " (default: the first "
+    "Index, arch string" + (f" or {alt_label}" if has_alt else "") + " (default: the first "
     "row above)",
     value="",
     placeholder=default,
@@ -104,8 +106,8 @@ except TfnasError as exc:
 row = table[table["arch_index"] == index]
 left, right = st.columns([3, 2])
 with left:
-    naslib = row["naslib_tuple"].iloc[0] if len(row) and "naslib_tuple" in row else None
-    extra = f"  \nNASLib tuple: `{naslib}`" if isinstance(naslib, str) and naslib else ""
+    alt = row[alt_name].iloc[0] if len(row) and alt_name and alt_name in row else None
+    extra = f"  \n{alt_label}: `{alt}`" if isinstance(alt, str) and alt else ""
     st.markdown(f"**#{index}** `{arch_str}`{extra}")
     st.graphviz_chart(space.draw(arch_str))
 with right:

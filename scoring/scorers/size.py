@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tfnas_db.scoring.context import ScoringContext
 from tfnas_db.scoring.registry import Need, scorer
+from tfnas_db.scoring.spaces.base import CostArrays
+
+
+def _relu_count_of(costs: CostArrays, batch_size: int) -> np.ndarray:
+    return costs.relu_units.astype(np.float64) * batch_size
+
+
+def _params_of(costs: CostArrays, batch_size: int) -> np.ndarray:
+    return costs.params_m.astype(np.float64)
+
+
+def _flops_of(costs: CostArrays, batch_size: int) -> np.ndarray:
+    return costs.flops_m.astype(np.float64)
 
 
 @scorer(
     "relu_count",
     needs=Need.DATA_FREE,
     citation="Fernandes 2022, MSc thesis, eq. 13 (trace of NASWOT's K_H)",
+    from_costs=_relu_count_of,
 )
 def relu_count(ctx: ScoringContext) -> float:
     """N_A x K: ReLU input elements per sample times the batch size (trace of K_H).
@@ -21,13 +37,23 @@ def relu_count(ctx: ScoringContext) -> float:
     return float(ctx.cost.relu_units * ctx.batch_size)
 
 
-@scorer("params", needs=Need.DATA_FREE, citation="parameter count (NATS-Bench 'params', MB)")
+@scorer(
+    "params",
+    needs=Need.DATA_FREE,
+    citation="parameter count (NATS-Bench 'params', MB)",
+    from_costs=_params_of,
+)
 def params(ctx: ScoringContext) -> float:
     """Parameters in millions: sum of numel of all parameters / 1e6, for this dataset."""
     return ctx.cost.params_m
 
 
-@scorer("flops", needs=Need.DATA_FREE, citation="forward FLOPs as NASLib's flops column")
+@scorer(
+    "flops",
+    needs=Need.DATA_FREE,
+    citation="forward FLOPs as NASLib's flops column",
+    from_costs=_flops_of,
+)
 def flops(ctx: ScoringContext) -> float:
     """Forward FLOPs (M), one input: conv/linear MACs, pool k^2, BN 2 and ReLU 1 per element."""
     return ctx.cost.flops_m

@@ -13,8 +13,10 @@ from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.spaces.base import (
     ArchCost,
     ArchIdentity,
+    BenchmarkInfo,
     BundledResult,
-    MutationRule,
+    CategoricalCodes,
+    CostArrays,
     SearchSpaceInfo,
 )
 
@@ -23,6 +25,7 @@ DEFAULT_SPACE = "nats-tss"
 BUILTIN_SPACES: tuple[str, ...] = (
     "tfnas_db.scoring.spaces.nats_tss",
     "tfnas_db.scoring.spaces.nats_sss",
+    "tfnas_db.scoring.spaces.nasbench101",
 )
 
 SPACES: dict[str, SearchSpaceInfo] = {}
@@ -49,8 +52,10 @@ __all__ = [
     "SPACES",
     "ArchCost",
     "ArchIdentity",
+    "BenchmarkInfo",
     "BundledResult",
-    "MutationRule",
+    "CategoricalCodes",
+    "CostArrays",
     "SearchSpaceInfo",
     "get_space",
     "register_space",

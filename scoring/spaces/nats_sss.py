@@ -20,8 +20,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
+
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.spaces.base import ArchCost, ArchIdentity, MutationRule, SearchSpaceInfo
+from tfnas_db.scoring.spaces.base import (
+    ArchCost,
+    ArchIdentity,
+    BenchmarkInfo,
+    CategoricalCodes,
+    SearchSpaceInfo,
+)
 
 SPACE_NAME = "nats-sss"
 WIDTHS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
@@ -193,23 +201,35 @@ def network_dot(arch_str: str) -> str:
     return "\n".join(lines)
 
 
+# one layer's width up or down by one step (8 -> 16, not 8 -> 64); the code of a
+# configuration is its NATS-Bench index (the widths read as a base-8 number, c1 first)
+CODES = CategoricalCodes(n_options=len(WIDTHS), length=N_STAGES, steps=(-1, 1), cyclic=False)
+
+
+def codes_of_indices(indices: np.ndarray) -> np.ndarray:
+    """Mutation codes of NATS-Bench indices: the index itself (see :data:`CODES`)."""
+    return np.asarray(indices, dtype=np.int64)
+
+
 SPACE = SearchSpaceInfo(
     name=SPACE_NAME,
-    full_schedule_epochs=90,
-    n_archs=N_ARCHS,
+    size=N_ARCHS,
+    datasets=("cifar10", "cifar100", "ImageNet16-120"),
     description="NATS-Bench size search space: widths c1:c2:c3:c4:c5 in {8..64} on the "
     "fixed best TSS cell",
     arch_of_index=arch_of_index,
     resolve_arch=resolve_arch,
     cost=arch_cost,
-    choices=width_choices,
-    # one layer's width up or down by one step (8 -> 16, not 8 -> 64)
-    mutation=MutationRule(n_options=len(WIDTHS), steps=(-1, 1), cyclic=False),
+    codes=codes_of_indices,
+    neighbour_codes=CODES.neighbours,
     identities=identities,
     network_builder="tfnas_db.scoring.spaces.nats_sss_net:build_network",
     drawing="tfnas_db.scoring.spaces.nats_sss:network_dot",
-    accuracy_hint="tfnas-db import nats-bench --path PATH --space sss (your own NATS-Bench "
-    "size-space files, e.g. NATS-sss-v1_0-50262-simple/)",
+    benchmark=BenchmarkInfo(
+        accuracy_hint="tfnas-db import nats-bench --path PATH --space sss (your own "
+        "NATS-Bench size-space files, e.g. NATS-sss-v1_0-50262-simple/)",
+        full_schedule_epochs=90,
+    ),
     feature_columns=width_columns,
     lacks={
         "cell_degree": "ET-NAS Degree counts the convolution and skip edges of a searched "

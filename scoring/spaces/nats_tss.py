@@ -19,8 +19,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.spaces.base import ArchCost, ArchIdentity, MutationRule, SearchSpaceInfo
+from tfnas_db.scoring.spaces.base import (
+    ArchCost,
+    ArchIdentity,
+    BenchmarkInfo,
+    CategoricalCodes,
+    SearchSpaceInfo,
+)
 
 SPACE_NAME = "nats-tss"
 N_ARCHS = 15625
@@ -292,8 +300,8 @@ def degree(arch_str: str) -> int:
 
 
 def identities() -> list[ArchIdentity]:
-    """Every architecture with its NASLib key and isomorphism class (numbered in index
-    order of each class's first member)."""
+    """Every architecture with its NASLib tuple (``alt_key``) and isomorphism class
+    (numbered in index order of each class's first member)."""
     classes: dict[str, int] = {}
     out = []
     for index, arch in enumerate(index_table()):
@@ -302,7 +310,7 @@ def identities() -> list[ArchIdentity]:
             ArchIdentity(
                 index=index,
                 arch_str=arch,
-                naslib_key=str(to_naslib_tuple(arch)),
+                alt_key=str(to_naslib_tuple(arch)),
                 iso_key=key,
                 iso_class=classes.setdefault(key, len(classes)),
             )
@@ -316,23 +324,41 @@ def op_count_columns(arch_strs: Sequence[str]) -> dict[str, list[int]]:
     return {f"n_{op}": [cell.count(i) for cell in cells] for i, op in enumerate(OPS)}
 
 
+# any other op on one edge; codes read the six ops (string order) as a base-5 number
+CODES = CategoricalCodes(n_options=len(OPS), length=6, steps=tuple(range(1, len(OPS))), cyclic=True)
+
+
+@lru_cache(maxsize=1)
+def _code_table() -> np.ndarray:
+    return CODES.encode(np.asarray([op_choices(a) for a in index_table()], dtype=np.int64))
+
+
+def codes_of_indices(indices: np.ndarray) -> np.ndarray:
+    """Mutation codes of NATS-Bench indices (see :data:`CODES`)."""
+    return _code_table()[np.asarray(indices, dtype=np.int64)]
+
+
 SPACE = SearchSpaceInfo(
     name=SPACE_NAME,
-    n_archs=N_ARCHS,
+    size=N_ARCHS,
+    datasets=("cifar10", "cifar100", "ImageNet16-120"),
     description="NATS-Bench topology search space (= NAS-Bench-201), C=16, N=5",
     arch_of_index=arch_of_index,
     resolve_arch=resolve_arch,
     cost=arch_cost,
-    choices=op_choices,
-    # any other op on one edge
-    mutation=MutationRule(n_options=len(OPS), steps=tuple(range(1, len(OPS))), cyclic=True),
+    codes=codes_of_indices,
+    neighbour_codes=CODES.neighbours,
     identities=identities,
     network_builder="tfnas_db.scoring.spaces.nats_tss_net:build_network",
-    drawing="tfnas_db.dashboard.cell:cell_dot",
-    accuracy_hint="tfnas-db db seed (the bundled NATS-Bench TSS table), or tfnas-db import "
-    "nats-bench --path PATH --space tss",
+    drawing="tfnas_db.scoring.spaces.nats_tss_drawing:cell_dot",
+    benchmark=BenchmarkInfo(
+        accuracy_hint="tfnas-db db seed (the bundled NATS-Bench TSS table), or tfnas-db "
+        "import nats-bench --path PATH --space tss",
+        full_schedule_epochs=200,
+        bundled_results="tfnas_db.scoring.spaces.nats_tss_reference:bundled_results",
+    ),
     feature_columns=op_count_columns,
     filter_ops=OPS,
-    bundled_results="tfnas_db.scoring.spaces.nats_tss_reference:bundled_results",
+    alt_key_name="naslib_tuple",
     feature_functions={"cell_degree": degree},
 )

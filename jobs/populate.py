@@ -6,7 +6,7 @@ interrupted job (Ctrl-C, kill -9) leaves no partial architecture and the same co
 resumes where it stopped. Non-finite values are stored as ``nan`` (a result) and
 isolated failures as ``error``, and the job goes on; a later run retries the ``error``
 rows (unless told not to). A failure that hits the first architectures of a run alike
-stops it instead (scoring/failures.py).
+stops it instead (jobs/failures.py).
 
 Scale-out: the work comes from ``work.py`` (claims shared by any number of workers on
 PostgreSQL, a single-writer queue on SQLite), is scored in this process or on Ray
@@ -36,6 +36,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tfnas_db.db.bootstrap import ensure_seeded
 from tfnas_db.db.models import ScoreStatus
 from tfnas_db.db.scores import (
     architectures_of,
@@ -45,11 +46,20 @@ from tfnas_db.db.scores import (
 )
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs import from_costs
+from tfnas_db.jobs.executors import Recorder, run_sequential
+from tfnas_db.jobs.failures import SystematicFailure
+from tfnas_db.jobs.work import (
+    ClaimedWork,
+    JobSpec,
+    StoreLock,
+    errors_kept,
+    lock_sqlite_store,
+    open_work,
+)
 from tfnas_db.scoring.datasets import DatasetSpec, get_dataset
 from tfnas_db.scoring.device import check_device_syntax, resolve_device
 from tfnas_db.scoring.engine import ScoringEngine, SourcedEngine, needs_of
-from tfnas_db.scoring.executors import Recorder, run_sequential
-from tfnas_db.scoring.failures import SystematicFailure
 from tfnas_db.scoring.minibatch import NATURAL, REAL, Minibatch, load_minibatch
 from tfnas_db.scoring.registry import (
     DEFAULT_SCORERS,
@@ -60,14 +70,6 @@ from tfnas_db.scoring.registry import (
 )
 from tfnas_db.scoring.spaces import DEFAULT_SPACE, SearchSpaceInfo, get_space
 from tfnas_db.scoring.threads import HostWorkers, apply_threads
-from tfnas_db.scoring.work import (
-    ClaimedWork,
-    JobSpec,
-    StoreLock,
-    errors_kept,
-    lock_sqlite_store,
-    open_work,
-)
 
 EXECUTORS = ("local", "ray")
 DEFAULT_CHUNK_SIZE = 8
@@ -165,17 +167,6 @@ class PopulateSummary:
         }
 
 
-def ensure_seeded(store: Store, space: str) -> bool:
-    """The space's architectures and sizes (nats-tss: with the benchmark table and the
-    bundled scores), loaded if the store lacks them."""
-    from tfnas_db.db.bootstrap import bootstrap_store
-
-    info = get_space(space)
-    notes = bootstrap_store(store, info.name)
-    store.notes.extend(notes)
-    return bool(notes)
-
-
 def validate_config(
     config: PopulateConfig,
 ) -> tuple[SearchSpaceInfo, DatasetSpec, list[ScorerSpec]]:
@@ -183,6 +174,7 @@ def validate_config(
     one line before any row is written (any executor calls this first)."""
     space = get_space(config.space)
     dataset = get_dataset(config.dataset)
+    space.check_dataset(dataset.name)
     specs = REGISTRY.resolve(config.scorers)
     if config.scorers in ("all", ["all"], ("all",)):
         specs = defined_on(specs, space)  # every scorer this space defines
@@ -315,7 +307,7 @@ def populate(
     if config.threads is not None and config.threads < 1:
         raise TfnasError(f"--threads must be at least 1, got {config.threads}")
     if config.executor == "ray":
-        from tfnas_db.scoring.ray_executor import import_ray
+        from tfnas_db.jobs.ray_executor import import_ray
 
         import_ray()  # before any work: say how to install it
     if config.chunk_size < 1:
@@ -382,6 +374,19 @@ def _populate_locked(
     summary.run_ids = runs
     summary.targeted = len(targets)
     job = JobSpec(runs, specs, targets, config.retry_errors)
+    label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
+    if from_costs.applies(specs, config.executor):
+        return _populate_from_costs(
+            store,
+            job,
+            (space_id, dataset_id),
+            config,
+            summary,
+            label,
+            started,
+            show_progress,
+            console,
+        )
     work = open_work(
         store, job, chunk_size=config.chunk_size, lease_seconds=config.lease_seconds, lock=lock
     )
@@ -392,7 +397,6 @@ def _populate_locked(
     recorder = Recorder(work, runs, {spec.name: spec.needs.uses_network for spec in specs})
     host_workers = HostWorkers() if needs.uses_network and config.executor == "local" else None
     source_of_scorer = {spec.name: source for source, group in groups.items() for spec in group}
-    label = f"{space.name} {dataset.name} [{','.join(s.name for s in specs)}]"
     try:
         with _progress(show_progress, console) as progress:
             task = progress.add_task(label, total=pending, rate="")
@@ -406,7 +410,7 @@ def _populate_locked(
                 progress.update(task, advance=n, rate=shown)
 
             if config.executor == "ray":
-                from tfnas_db.scoring.ray_executor import RaySettings, run_on_ray
+                from tfnas_db.jobs.ray_executor import RaySettings, run_on_ray
 
                 run_on_ray(
                     work,
@@ -467,6 +471,44 @@ def _populate_locked(
         summary.taken_over = work.taken_over
         if not summary.interrupted:
             summary.by_others = pending - summary.scored
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _populate_from_costs(
+    store: Store,
+    job: JobSpec,
+    ids: tuple[int, int],
+    config: PopulateConfig,
+    summary: PopulateSummary,
+    label: str,
+    started: float,
+    show_progress: bool,
+    console: Console | None,
+) -> PopulateSummary:
+    """Scorers that are a function of the stored size, for every target in one pass
+    (:mod:`tfnas_db.jobs.from_costs`): a whole space in seconds."""
+    if not config.retry_errors:
+        summary.kept_errors = errors_kept(store, job)
+    with _progress(show_progress, console) as progress:
+        task = progress.add_task(label, total=None, rate="")
+        done = from_costs.score_from_costs(
+            store,
+            job,
+            space_id=ids[0],
+            dataset_id=ids[1],
+            batch_size=config.batch_size,
+            host=platform.node() or None,
+            on_pending=lambda n: progress.update(task, total=n),
+            advance=lambda n: progress.update(task, advance=n),
+        )
+    with store.session() as session:
+        mark_finished(session, job.runs.values(), scored_any=done.scored > 0)
+    store.refresh_statistics()
+    summary.already_stored = summary.targeted - done.pending
+    summary.scored = done.scored
+    summary.statuses = done.statuses
+    summary.scorer_seconds = done.scorer_seconds
     summary.seconds = time.perf_counter() - started
     return summary
 

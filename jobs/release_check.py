@@ -37,8 +37,8 @@ from tfnas_db.db.release import (
     read_release_table,
     release_folder,
 )
-from tfnas_db.db.release_build import machine_cpu
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.release_build import machine_cpu
 from tfnas_db.scoring.registry import REGISTRY
 
 EXACT_SCORERS = frozenset({"naswot", "relu_count", "params", "flops", "degree"})

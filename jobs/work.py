@@ -31,8 +31,8 @@ from tfnas_db.db import claims
 from tfnas_db.db.scores import insert_scores, stored_arch_states
 from tfnas_db.db.store import Store
 from tfnas_db.errors import TfnasError
+from tfnas_db.jobs.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.engine import ScoreOutcome
-from tfnas_db.scoring.pending import StoredState, kept_errors, pending_archs
 from tfnas_db.scoring.registry import ScorerSpec
 
 Target = tuple[int, int, str]  # (architecture id, index in the space, arch string)

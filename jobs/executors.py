@@ -16,10 +16,10 @@ from typing import Any
 from tfnas_db.db.models import ScoreStatus
 from tfnas_db.db.scores import insert_scores
 from tfnas_db.db.store import Store
+from tfnas_db.jobs.failures import FailureGate
+from tfnas_db.jobs.work import Chunk, ScoredArch, WorkItem, WorkSource
 from tfnas_db.scoring.engine import ScoreOutcome, ScoringEngine, SourcedEngine
-from tfnas_db.scoring.failures import FailureGate
 from tfnas_db.scoring.registry import ScorerSpec
-from tfnas_db.scoring.work import Chunk, ScoredArch, WorkItem, WorkSource
 
 COMMIT_EVERY_SECONDS = 1.0
 POLL_SECONDS = 0.5  # how often an idle worker asks whether a chunk became free

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfnas_db.errors import TfnasError
-from tfnas_db.scoring.executors import POLL_SECONDS, Recorder, score_item
+from tfnas_db.jobs.executors import POLL_SECONDS, Recorder, score_item
+from tfnas_db.jobs.work import Chunk, ScoredArch, WorkItem, WorkSource, this_host
 from tfnas_db.scoring.minibatch import Minibatch
-from tfnas_db.scoring.work import Chunk, ScoredArch, WorkItem, WorkSource, this_host
 
 INSTALL_HINT = 'install Ray for --executor ray: pip install "tfnas-db[ray]"'
 
