@@ -52,6 +52,8 @@ def test_the_release_is_not_empty() -> None:
             assert ("nats-tss", dataset, scorer) in held
         for scorer in ("relu_count", "params", "flops"):
             assert ("nats-sss", dataset, scorer) in held
+    for scorer in ("relu_count", "params", "flops"):
+        assert ("nasbench101", "cifar10", scorer) in held
     # one shared forward, one shared loss pass, GenNAS's regression (cifar100's loss_slope
     # is a checked copy of cifar10's)
     data_scorers = ("naswot", "jacov", "epe_nas", "snip", "grad_norm", "fisher", "loss_slope")
