@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tfnas_db.scoring.context import ForwardPass
+from tfnas_db.scoring.recompute import activations_kept, recomputing
 
 
 def relu_modules(net: nn.Module) -> list[nn.ReLU]:
@@ -56,6 +57,8 @@ def forward_with_codes(net: nn.Module, inputs: torch.Tensor, input_grad: bool) -
     recent: list[tuple[torch.Tensor, torch.Tensor]] = []  # (ReLU input, its C C^T)
 
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
+        if recomputing():  # a checkpointed segment run again for the backward pass
+            return
         x = args[0]
         with torch.no_grad():
             term = next((t for seen, t in recent if seen is x), None)
@@ -129,14 +132,17 @@ def loss_gradients(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -
     outputs: dict[int, torch.Tensor] = {}
 
     def keep(module: nn.Module, _args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        if recomputing():  # keep the forward's tensor: it is the one the gradient reaches
+            return
         out.retain_grad()
         outputs[id(module)] = out
 
     handles = [layer.register_forward_hook(keep) for layer in layers]
     try:
-        net.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(inputs), labels)
-        loss.backward()
+        with activations_kept():  # fisher keeps them: recomputing would add a copy
+            net.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(inputs), labels)
+            loss.backward()
     finally:
         for handle in handles:
             handle.remove()

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 SPACE_NAME = "nasbench101"
-STEM_CHANNELS = 128  # the benchmark's; NASWOT's own NAS-Bench-101 runs used the same network
+STEM_CHANNELS = 128  # the benchmark's
 IDENTITY_CHUNK = 20_000
 
 

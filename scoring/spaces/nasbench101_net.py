@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tfnas_db.scoring.recompute import checkpointed
 from tfnas_db.scoring.spaces.nasbench101_cost import (
     OP_CODES,
     OP_CONV1X1,
@@ -49,6 +50,8 @@ from tfnas_db.scoring.spaces.nasbench101_cost import (
 
 BN_MOMENTUM = 1.0 - 0.997  # TF's decay 0.997 in PyTorch's convention
 BN_EPS = 1e-5
+# Recompute each stack's activations in backward passes (memory: see NasBench101Network).
+RECOMPUTE_STACKS = True
 
 
 class ConvBnRelu(nn.Sequential):
@@ -209,10 +212,28 @@ class NasBench101Network(nn.Module):
         self.stage_channels = tuple(stage_channels)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, n_classes)
+        self.recompute_stacks = RECOMPUTE_STACKS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.cells(self.stem(x))
-        return self.classifier(torch.flatten(self.global_pool(features), 1))
+        x = self.stem(x)
+        start = 0
+        for end in self.stage_ends:
+            x = self._stack(x, start, end)
+            start = end
+        return self.classifier(torch.flatten(self.global_pool(x), 1))
+
+    def _stack(self, x: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """One stack (its max-pool and cells); with ``recompute_stacks`` its activations
+        are recomputed in a backward pass instead of kept: a scorer that back-propagates
+        a batch of 128 then holds one stack's activations, not three (see
+        :mod:`tfnas_db.scoring.recompute`; the gradients are the same)."""
+
+        def run(h: torch.Tensor) -> torch.Tensor:
+            for layer in self.cells[start:end]:
+                h = layer(h)
+            return h
+
+        return checkpointed(run, x) if self.recompute_stacks else run(x)
 
     def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The feature maps after each stack's last cell (before the next max-pool): the
