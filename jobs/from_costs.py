@@ -22,6 +22,7 @@ from sqlalchemy import select
 from tfnas_db.db.models import ArchCost, Architecture
 from tfnas_db.db.scores import bulk_insert_scores
 from tfnas_db.db.store import Store
+from tfnas_db.errors import TfnasError
 from tfnas_db.jobs.work import JobSpec, WorkItem, missing_items
 from tfnas_db.scoring.registry import ScorerSpec
 from tfnas_db.scoring.spaces.base import CostArrays
@@ -63,7 +64,11 @@ def _sizes(store: Store, space_id: int, dataset_id: int, arch_ids: np.ndarray) -
         or np.any(at >= len(rows))
         or np.any(stored_ids[np.minimum(at, len(rows) - 1)] != arch_ids)
     ):
-        raise RuntimeError("an architecture of the job has no stored size (seed the space again)")
+        raise TfnasError(
+            "the store holds no size on this dataset for some architectures of the job (a "
+            "store seeded before the space defined the dataset?); score them one by one with "
+            "a scorer that needs the network, or seed the space into a new store"
+        )
     return CostArrays(
         params_m=np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))[at],
         flops_m=np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))[at],
