@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tfnas_db.cli.out_file import check_out_path, written_out
 from tfnas_db.cli.output import (
     DatasetOption,
     DbOption,
@@ -27,6 +26,7 @@ from tfnas_db.cli.output import (
     print_json,
     print_table,
 )
+from tfnas_db.db.store import resolve_url
 from tfnas_db.errors import TfnasError
 from tfnas_db.scoring.datasets import get_dataset
 from tfnas_db.scoring.spaces import DEFAULT_SPACE
@@ -144,6 +144,9 @@ def export_command(
     all_archs: Annotated[
         bool, typer.Option("--all-archs", help="Include architectures without any score.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite --out even if it is an SQLite database.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """One row per architecture: index, arch string, scores, size and every accuracy column."""
@@ -152,7 +155,8 @@ def export_command(
     if fmt == ExportFormat.parquet and out is None:
         raise TfnasError("--format parquet writes a binary file: give --out FILE")
     if out is not None:
-        check_out_path(out)
+        url = resolve_url(db)
+        check_out_path(out, url.database if url.get_backend_name() == "sqlite" else None, force)
     if fmt == ExportFormat.naslib_zc:
         _export_naslib_zc(dataset, space, scorers, out, db)
         return
@@ -169,8 +173,8 @@ def export_command(
         )
     if fmt == ExportFormat.parquet:
         assert out is not None
-        with _written_whole(out) as part:
-            table.to_parquet(part, index=False)
+        with written_out(out) as target:
+            table.to_parquet(target, index=False)
     elif fmt == ExportFormat.json:
         text = table.to_json(orient="records", indent=1)
         _write_text(text + "\n", out)
@@ -180,35 +184,12 @@ def export_command(
         console.print(f"wrote {len(table)} architectures x {len(table.columns)} columns to {out}")
 
 
-def check_out_path(out: Path) -> None:
-    """--out must name a file in an existing folder: checked before the store is read."""
-    if out.is_dir():
-        raise TfnasError(
-            f"--out {out} is a folder: give a file name, e.g. --out {out / 'scores.csv'}"
-        )
-    if not out.parent.is_dir():
-        raise TfnasError(f"--out {out}: folder {out.parent} does not exist; create it first")
-
-
-@contextmanager
-def _written_whole(out: Path) -> Iterator[Path]:
-    """Write beside ``out`` and rename into place, so a failed export leaves no half file."""
-    part = out.with_name(f".{out.name}.part")
-    try:
-        yield part
-        part.replace(out)
-    except OSError as exc:
-        raise TfnasError(f"cannot write --out {out}: {exc.strerror or exc}") from None
-    finally:
-        part.unlink(missing_ok=True)
-
-
 def _write_text(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    with _written_whole(out) as part:
-        part.write_text(text)
+    with written_out(out) as target, target.open("w") as handle:
+        handle.write(text)
 
 
 def _export_naslib_zc(

@@ -38,11 +38,20 @@ from tfnas_db.scoring.spaces import DEFAULT_SPACE
 app = typer.Typer(help="Create, upgrade and seed the store.", no_args_is_help=True)
 
 
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Add tfnas-db's tables to a database that holds another application's tables.",
+    ),
+]
+
+
 @app.command("upgrade")
-def upgrade(db: DbOption = None) -> None:
+def upgrade(db: DbOption = None, force: ForceOption = False) -> None:
     """Create the schema or apply pending migrations (alembic, shipped in the package)."""
     engine = make_engine(resolve_url(db))
-    before, after = upgrade_schema(engine)
+    before, after = upgrade_schema(engine, force=force)
     where = show_url(engine.url)
     if before == after:
         console.print(f"{where}: schema already at revision {after}")
@@ -194,6 +203,7 @@ def merge(
         float,
         typer.Option(help="Relative tolerance when a score is in two stores."),
     ] = DEFAULT_RTOL,
+    force: ForceOption = False,
 ) -> None:
     """Merge stores filled separately (populate --shard I/N): runs matched by identity."""
     from tfnas_db.db.bootstrap import ensure_seeded
@@ -205,7 +215,7 @@ def merge(
     engine = make_engine(url)
     file = url.database if url.get_backend_name() == "sqlite" else None
     if (file and not Path(file).exists()) or current_revision(engine) is None:
-        upgrade_schema(engine)
+        upgrade_schema(engine, force=force)
     dest = open_store(into)
     from sqlalchemy import select
 

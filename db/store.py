@@ -245,8 +245,13 @@ def schema_state(engine: Engine) -> SchemaState:
     )
 
 
-def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+def upgrade_schema(
+    engine: Engine, revision: str = "head", *, force: bool = False
+) -> tuple[str | None, str]:
     """Apply migrations up to ``revision``; returns (revision before, revision after).
+
+    A database that holds tables but no tfnas-db schema is another application's: it is
+    refused unless ``force`` (adding our tables beside its own, unasked, is a surprise).
 
     A store at a revision this tfnas-db does not know is refused with the same line the
     other commands give (alembic would say "Can't locate revision").
@@ -256,6 +261,14 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
     state = schema_state(engine)
     if state.problem is not None and not state.upgradable:
         raise TfnasError(state.problem)
+    if state.current is None and not force:
+        foreign = inspect(engine).get_table_names()
+        if foreign:
+            shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise TfnasError(
+                f"{state.where} holds another application's tables ({shown}), not a tfnas-db "
+                "store: give a new file, or --force to add tfnas-db's tables beside them"
+            )
     before = state.current
     config = alembic_config(engine)
     with engine.begin() as conn:

@@ -57,9 +57,40 @@ def natural_minibatch(spec: DatasetSpec, batch_size: int, seed: int) -> Minibatc
     return Minibatch(images, labels, spec.name, NATURAL, seed)
 
 
+# What the CIFAR and ImageNet16 pickles are made of: dicts, lists, bytes and numpy arrays
+# (numpy 1 and 2 spell the array reconstructor's module differently; Python 3 pickles of
+# Python 2 byte strings use _codecs.encode). Nothing else may be built while loading.
+_PICKLE_GLOBALS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+)
+
+
+class _DatasetUnpickler(pickle.Unpickler):
+    """Loads a dataset pickle without running code: a crafted ``data_batch_1`` could
+    otherwise name any callable (``os.system``...) and plain ``pickle`` would call it."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in _PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"it asks to build {module}.{name}, which a dataset pickle never holds "
+            "(refused: loading it could run code)"
+        )
+
+
 def _unpickle(path: Path) -> dict[str, object]:
     with path.open("rb") as handle:
-        raw = pickle.load(handle, encoding="latin1")
+        raw = _DatasetUnpickler(handle, encoding="latin1").load()
+    if not isinstance(raw, dict):
+        raise ValueError(f"it holds a {type(raw).__name__}, not the dict of a dataset batch")
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
 
 
