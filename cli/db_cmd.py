@@ -31,7 +31,7 @@ from tfnas_db.db.store import (
     show_url,
     upgrade_schema,
 )
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import TfnasError, check_finite
 from tfnas_db.jobs.merge import DEFAULT_RTOL, merge_into
 from tfnas_db.scoring.spaces import DEFAULT_SPACE
 
@@ -208,6 +208,9 @@ def merge(
     """Merge stores filled separately (populate --shard I/N): runs matched by identity."""
     from tfnas_db.db.bootstrap import ensure_seeded
 
+    check_finite(rtol, "--rtol")
+    if rtol < 0:  # checked before the destination store is created
+        raise TfnasError(f"--rtol must not be negative, got {rtol}")
     url = resolve_url(into)
     if str(url) in {str(resolve_url(s)) for s in sources}:
         raise TfnasError("--into names one of the sources; merge into another store")

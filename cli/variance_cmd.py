@@ -65,6 +65,8 @@ def variance_command(
     info = get_space(space)
     if not 2 <= limit <= info.n_archs:
         raise TfnasError(f"--limit must be between 2 and {info.n_archs}, got {limit}")
+    if top_k < 1:
+        raise TfnasError(f"--top-k must be at least 1, got {top_k}")
     specs = REGISTRY.resolve(scorers)
     choice = resolve_data(data, data_dir)
     indices = sorted(random.Random(0).sample(range(info.n_archs), limit))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tfnas_db.db.models import Architecture, Dataset, Score, ScoreRun, ScoreStatus, SearchSpace
 from tfnas_db.db.scores import insert_scores
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import TfnasError, check_finite
 
 DEFAULT_RTOL = 1e-6
 _RUN_COPIED = (
@@ -92,6 +92,7 @@ def merge_into(
     dest: Session, sources: Sequence[tuple[str, Session]], rtol: float = DEFAULT_RTOL
 ) -> MergeSummary:
     """Copy every score run and score of ``sources`` (name, session) into ``dest``."""
+    check_finite(rtol, "--rtol")
     if rtol < 0:
         raise TfnasError(f"--rtol must not be negative, got {rtol}")
     summary = MergeSummary()

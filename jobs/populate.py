@@ -45,7 +45,7 @@ from tfnas_db.db.scores import (
     space_and_dataset_ids,
 )
 from tfnas_db.db.store import Store
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import TfnasError, check_finite, check_seed
 from tfnas_db.jobs import from_costs
 from tfnas_db.jobs.executors import Recorder, run_sequential
 from tfnas_db.jobs.failures import SystematicFailure
@@ -180,8 +180,7 @@ def validate_config(
         specs = defined_on(specs, space)  # every scorer this space defines
     check_defined_on(specs, space)
     check_device_syntax(config.device)
-    if config.seed < 0:
-        raise TfnasError(f"--seed must be 0 or more, got {config.seed}")
+    check_seed(config.seed)
     if config.batch_size < 2:
         raise TfnasError(f"--batch-size must be at least 2, got {config.batch_size}")
     if config.batch_size > dataset.train_images:
@@ -312,6 +311,7 @@ def populate(
         import_ray()  # before any work: say how to install it
     if config.chunk_size < 1:
         raise TfnasError(f"--chunk-size must be at least 1, got {config.chunk_size}")
+    check_finite(config.lease_seconds, "--lease-seconds")
     if config.lease_seconds <= 0:
         raise TfnasError(f"--lease-seconds must be positive, got {config.lease_seconds}")
     lock = lock_sqlite_store(store)  # a second writer on SQLite stops here, nothing written

@@ -149,6 +149,11 @@ class ScorerRegistry:
             raise TfnasError(f"no scorer given; valid scorers: {', '.join(self.names())}")
         if names == ["all"]:
             return self.specs()
+        if "all" in names:
+            raise TfnasError(
+                "'all' already means every scorer: give --scorers all alone, or list the "
+                "scorers you want"
+            )
         specs: list[ScorerSpec] = []
         for name in names:
             spec = self.get(name)

@@ -19,7 +19,7 @@ from tfnas_db.db.queries import (
     load_score_table,
     optional_accuracy_column,
 )
-from tfnas_db.errors import ScoresNeeded, TfnasError
+from tfnas_db.errors import ScoresNeeded, TfnasError, check_finite, check_seed
 from tfnas_db.scoring.spaces import get_space
 from tfnas_db.search.penalties import check_mu_sigma, get_penalty
 from tfnas_db.search.random_search import SearchResult
@@ -49,6 +49,9 @@ def check_options(options: SearchOptions) -> None:
         raise TfnasError(f"--n must be at least 1, got {options.n}")
     if options.runs < 1:
         raise TfnasError(f"--runs must be at least 1, got {options.runs}")
+    check_seed(options.seed)
+    check_finite(options.mu, "--mu")
+    check_finite(options.sigma, "--sigma")
     get_penalty(options.penalty)
     check_mu_sigma(options.mu, options.sigma)
 

@@ -48,7 +48,7 @@ CASES = [
     Case("sample without limit", ("populate", "--db", "{db}", "--sample", "--scorers", "params"),
          ("--sample", "give --limit")),
     Case("negative seed", ("populate", "--db", "{db}", "--seed", "-1", "--limit", "2"),
-         ("--seed must be 0 or more",)),
+         ("--seed must be between 0 and",)),
     Case("limit 0", ("populate", "--db", "{db}", "--limit", "0"), ("--limit must be at least 1",)),
     Case("limit too big", ("populate", "--db", "{db}", "--limit", "99999", "--scorers", "params"),
          ("larger than the 15625",)),

@@ -142,3 +142,31 @@ def test_upgrade_and_merge_refuse_another_applications_database(
     assert forced.returncode == 0, forced.stderr
     tables = {r[0] for r in sqlite3.connect(foreign).execute("select name from sqlite_master")}
     assert {"notes", "score_run", "alembic_version"} <= tables
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("populate", "--seed", str(2**63), "--limit", "1"), "--seed must be between 0 and"),
+        (("populate", "--seed", str(2**64), "--limit", "1"), "--seed must be between 0 and"),
+        (("search", "--scorer", "params", "--seed", "-1"), "--seed must be between 0 and"),
+        (("search", "--scorer", "params", "--mu", "nan"), "--mu must be a finite number"),
+        (("populate", "--lease-seconds", "nan", "--limit", "1"), "--lease-seconds must be"),
+        (("populate", "--scorers", "all,naswot", "--limit", "1"), "'all' already means"),
+        (("variance", "--top-k", "0", "--limit", "5"), "--top-k must be at least 1"),
+    ],
+)
+def test_out_of_range_options_are_one_clear_line(
+    store: Path, args: tuple[str, ...], expected: str
+) -> None:
+    before = _sha(store)
+    assert expected in _one_line_error(tfnas(*args, "--db", str(store)))
+    assert _sha(store) == before
+
+
+def test_merge_checks_its_options_before_creating_the_store(store: Path, tmp_path: Path) -> None:
+    into = tmp_path / "merged.db"
+    assert "--rtol must" in _one_line_error(
+        tfnas("db", "merge", str(store), "--into", str(into), "--rtol", "-1")
+    )
+    assert not into.exists()

@@ -35,3 +35,21 @@ class ScoresNeeded(TfnasError):
     def located(self, arch_index: Sequence[int]) -> ScoresNeeded:
         """The same need, with the architectures its rows stand for (``arch_index[row]``)."""
         return ScoresNeeded(self.scorer, self.rows, [int(arch_index[row]) for row in self.rows])
+
+
+MAX_SEED = 2**31 - 1  # seeds are stored in an INTEGER column (32-bit on PostgreSQL)
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """A seed every layer accepts: numpy, torch and the store's 32-bit column."""
+    if not 0 <= seed <= MAX_SEED:
+        raise TfnasError(f"{option} must be between 0 and {MAX_SEED}, got {seed}")
+    return seed
+
+
+def check_finite(value: float, option: str) -> float:
+    """Float options are numbers: nan and inf are refused (a comparison with nan is
+    always false, so a range check alone lets it through)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise TfnasError(f"{option} must be a finite number, got {value}")
+    return value
