@@ -22,7 +22,8 @@ from tfnas_db.cli.output import (
 from tfnas_db.cli.score_missing import score_needed
 from tfnas_db.db.queries import AccuracyColumn, accuracy_columns, load_score_table
 from tfnas_db.db.store import Store
-from tfnas_db.errors import TfnasError
+from tfnas_db.errors import TfnasError, check_seed
+from tfnas_db.scoring.registry import canonical_label
 from tfnas_db.scoring.spaces import DEFAULT_SPACE
 from tfnas_db.search.figures import SAMPLE, thesis_fig12
 from tfnas_db.search.reproduce import TABLES, Candidates, Cell, ColumnPlan, Row, reproduce
@@ -98,6 +99,9 @@ def reproduce_command(
         return
     if runs is not None and runs < 1:
         raise TfnasError(f"--runs must be at least 1, got {runs}")
+    check_seed(seed)
+    if scorer is not None:
+        canonical_label(scorer)  # an unknown scorer is one line, not rows marked missing
     store = open_cli_store(db)
 
     def run_table() -> tuple[dict[str, Any], list[ColumnPlan], list[Row]]:

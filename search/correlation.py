@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -123,6 +123,17 @@ def _names(value: str | Iterable[str] | None) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+def _target(name: str, canonical: Callable[[str], str]) -> str:
+    """An ``against`` column: a benchmark column, a scorer's label (aliases resolved), or
+    left as given so the table's check names it beside the columns the store holds."""
+    if is_benchmark_column(name):
+        return name
+    try:
+        return canonical(name)
+    except TfnasError:
+        return name
+
+
 def plan_correlation(
     scorers: str | Iterable[str] | None, against: str | Iterable[str] | None
 ) -> CorrelationPlan:
@@ -131,7 +142,7 @@ def plan_correlation(
     from tfnas_db.scoring.registry import canonical_label
 
     labels = list(dict.fromkeys(canonical_label(name) for name in _names(scorers)))
-    targets = [c if is_benchmark_column(c) else canonical_label(c) for c in _names(against)]
+    targets = [_target(c, canonical_label) for c in _names(against)]
     return CorrelationPlan(labels=labels or None, targets=list(dict.fromkeys(targets)) or None)
 
 

@@ -170,3 +170,15 @@ def test_merge_checks_its_options_before_creating_the_store(store: Path, tmp_pat
         tfnas("db", "merge", str(store), "--into", str(into), "--rtol", "-1")
     )
     assert not into.exists()
+
+
+def test_correlate_against_an_unknown_column_lists_the_columns_held(store: Path) -> None:
+    message = _one_line_error(tfnas("correlate", "--db", str(store), "--against", "nosuchcol"))
+    assert "nosuchcol" in message and "val_acc_200ep" in message and "params" in message
+
+
+def test_reproduce_with_an_unknown_scorer_is_one_line(store: Path) -> None:
+    out = tfnas("reproduce", "naswot-table1", "--scorer", "nosuch", "--db", str(store))
+    assert "unknown scorer 'nosuch'" in _one_line_error(out)
+    seed = tfnas("reproduce", "naswot-table1", "--seed", "-3", "--db", str(store))
+    assert "--seed must be between 0 and" in _one_line_error(seed)
