@@ -92,7 +92,7 @@ class ReleaseManifest:
     command: str
     format_version: int = FORMAT_VERSION
     notes: list[str] = field(default_factory=list)
-    shard: str | None = None  # "i/n" on a part (release-parts/), None on a release file
+    shard: str | None = None  # "i/n" on a part (a parts folder), None on a release file
     # torch threads of the scoring processes: oneDNN picks its convolution kernels by
     # thread count, so a recomputation is bit-exact only with the same count (and CPU)
     threads: int | None = None

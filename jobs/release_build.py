@@ -2,10 +2,11 @@
 
 A release file is written from a store that ``populate`` filled with one finished run
 over a whole space, or assembled from *parts*: the runs of ``populate --shard i/n``, each
-in its own store, written one by one to ``release-parts/`` and joined when all n are
-there. Parts let a computation longer than one working session land piece by piece;
-shards are independent (scores are seeded per architecture, not by visiting order), so
-the assembled file equals what one populate over the whole space writes.
+in its own store, written one by one to a parts folder outside the repository and
+joined when all n are there. Parts let a computation longer than one working session
+land piece by piece; shards are independent (scores are seeded per architecture, not by
+visiting order), so the assembled file equals what one populate over the whole space
+writes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ is split into shards, each in its own store, each written as a part when it fini
 
     tfnas-db populate --db s3.db --dataset cifar10 --scorers naswot,jacov,epe_nas \
         --shard 3/8 --threads 1
-    python scripts/build_release.py --db s3.db --shard 3/8 --threads 1   # -> release-parts/
+    python scripts/build_release.py --db s3.db --shard 3/8 --threads 1   # -> a parts folder
     python scripts/build_release.py --assemble               # all 8 there -> data/release
 
 A scorer whose computation never touches the dataset (loss_slope on the synthetic
@@ -28,6 +28,7 @@ are written: the release must be what a user's populate with default options com
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from pathlib import Path
 
@@ -44,7 +45,9 @@ from tfnas_db.scoring.spaces import get_space
 
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_SEED = 0
-PARTS_FOLDER = Path(__file__).resolve().parents[1] / "release-parts"
+# Parts are work in progress: they live outside the repository (only assembled, verified
+# sets are committed, under data/release/).
+PARTS_FOLDER = Path(os.environ.get("TFNAS_RELEASE_PARTS", "~/tfnas-release-parts")).expanduser()
 
 
 def write_runs(args: argparse.Namespace) -> None:
@@ -157,7 +160,12 @@ def main() -> None:
     parser.add_argument(
         "--keep-parts", action="store_true", help="--assemble: leave the parts in place"
     )
-    parser.add_argument("--parts", type=Path, default=None, help="parts folder (release-parts/)")
+    parser.add_argument(
+        "--parts",
+        type=Path,
+        default=None,
+        help="parts folder (default $TFNAS_RELEASE_PARTS or ~/tfnas-release-parts)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--gpu-model", default=None, help="the GPU that scored, if any")
     parser.add_argument(

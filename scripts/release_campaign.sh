@@ -6,12 +6,12 @@
 # For each dataset, each listed shard I of N is populated (SCORERS, each on its default
 # data source, batch 128, seed 0; scorers that share a pass belong in one set) into its
 # own SQLite store under STORE_DIR (outside the repository), then written as parts under
-# release-parts/ and, when all N parts of a scorer are there, assembled into
-# data/release/. Use one N per set (its parts are assembled together); 32 shards of ~490
+# STORE_DIR/parts/ (outside the repository too) and, when all N parts of a scorer are
+# there, assembled into data/release/. Use one N per set (its parts are assembled together); 32 shards of ~490
 # architectures each finish within minutes, so a session's end loses little. A shard
-# whose parts are already in release-parts/ (committed by an earlier session) or whose
-# set is assembled is skipped. Run two instances on disjoint shards (even / odd I) with
-# THREADS=1 to use 2 cores; commit release-parts/ and data/release/ as parts land.
+# whose part is already in STORE_DIR/parts/ or whose set is assembled is skipped. Run two
+# instances on disjoint shards (even / odd I) with THREADS=1 to use 2 cores; commit only
+# data/release/, when a set is assembled and verified (never the parts).
 # To end a sitting without losing a shard half-done: `touch STORE_DIR/STOP`; each instance
 # finishes the shard it is on and exits (the file is removed by the next start).
 # loss_slope runs on cifar10 and ImageNet16-120 only: its cifar100 set is a copy of
@@ -29,7 +29,7 @@ for ds in ${datasets//,/ }; do
   [ -f "$repo/data/release/nats-tss/$ds/$first.json" ] && continue
   for shard in "$@"; do
     i=${shard%/*}; n=${shard#*/}
-    [ -f "$repo/release-parts/nats-tss/$ds/$first.shard-$i-of-$n.json" ] && continue
+    [ -f "$store_dir/parts/nats-tss/$ds/$first.shard-$i-of-$n.json" ] && continue
     if [ -f "$store_dir/STOP" ]; then echo "$(date -Is) $store_dir/STOP: stopping"; exit 0; fi
     db="$store_dir/tss-$ds-$tag-shard-$i-of-$n.db"
     [ -f "$db" ] || tfnas-db db upgrade --db "$db" >/dev/null
@@ -37,8 +37,8 @@ for ds in ${datasets//,/ }; do
     if tfnas-db populate --db "$db" --dataset "$ds" --scorers "$scorers" --shard "$i/$n" \
         --threads "$threads" --quiet --format json > "$db.json" 2> "$db.err"; then
       python "$repo/scripts/build_release.py" --db "$db" --scorers "$scorers" \
-        --shard "$i/$n" --threads "$threads"
-      python "$repo/scripts/build_release.py" --assemble
+        --shard "$i/$n" --threads "$threads" --out "$store_dir/parts"
+      python "$repo/scripts/build_release.py" --assemble --parts "$store_dir/parts"
     fi
     echo "$(date -Is) end $ds $scorers $i/$n"
   done

@@ -116,27 +116,10 @@ def test_a_part_is_never_loaded_as_a_release_file(parts: Path) -> None:
     assert bundled_manifests(parts) == []
 
 
-REPO_PARTS = REPO / "release-parts"
-PART_MANIFESTS = sorted(REPO_PARTS.glob("*/*/*.shard-*-of-*.json"))
-
-
-def test_release_parts_holds_only_whole_parts_of_sets_not_yet_assembled() -> None:
-    """The finished shards of a set still being computed (release-parts/, empty between
-    sets): each file is what its manifest says (sha256, rows), holds exactly its shard's
-    indices and belongs to a set not yet assembled; nothing else lies there."""
-    from tfnas_db.scoring.registry import REGISTRY
-    from tfnas_db.scoring.spaces import get_space
-
-    files = sorted(p for p in REPO_PARTS.rglob("*") if p.is_file() and p.name != "README.md")
-    expected = sorted([*PART_MANIFESTS, *(p.with_suffix(".parquet") for p in PART_MANIFESTS)])
-    assert files == expected, "release-parts/ holds only part manifests and their files"
-    for path in PART_MANIFESTS:
-        manifest = ReleaseManifest.read(path)
-        assert manifest.shard is not None and path.name.startswith(f"{manifest.scorer}.shard-")
-        i, n = (int(x) for x in manifest.shard.split("/"))
-        columns = read_release_table(path, manifest)
-        n_archs = get_space(manifest.space).n_archs
-        assert columns["arch_index"].tolist() == list(range(i, n_archs, n)), path.name
-        assert manifest.scorer_version == REGISTRY.get(manifest.scorer).version, path.name
-        release_file = REPO / "data" / "release" / manifest.space / manifest.dataset
-        assert not (release_file / f"{manifest.scorer}.json").exists(), f"{path.name}: assembled"
+def test_the_repository_holds_no_parts() -> None:
+    """Parts are work in progress and stay outside the repository (a store folder, or
+    $TFNAS_RELEASE_PARTS): only assembled, verified sets are committed, under data/release.
+    """
+    tracked = [REPO / "data", REPO / "release-parts"]
+    parts = [p for root in tracked if root.exists() for p in root.rglob("*.shard-*-of-*.*")]
+    assert parts == [], f"shard parts in the repository: {parts[:3]}"
