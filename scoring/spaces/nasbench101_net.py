@@ -47,6 +47,7 @@ from tfnas_db.scoring.spaces.nasbench101_cost import (
     OP_OUTPUT,
     OP_PAD,
 )
+from tfnas_db.scoring.spaces.staged import stage_outputs
 
 BN_MOMENTUM = 1.0 - 0.997  # TF's decay 0.997 in PyTorch's convention
 BN_EPS = 1e-5
@@ -240,15 +241,7 @@ class NasBench101Network(nn.Module):
         classifier-free network GenNAS's regression proxy task, and ET-NAS's LossSlope,
         attach their heads to; the benchmark records the same points ("aux
         activations", minus the stem's)."""
-        x = self.stem(x)
-        outputs = []
-        start = 0
-        for end in self.stage_ends:
-            for layer in self.cells[start:end]:
-                x = layer(x)
-            outputs.append(x)
-            start = end
-        return outputs
+        return stage_outputs(self.stem, self.cells, self.stage_ends, x)
 
 
 def build_network(

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from tfnas_db.scoring.spaces.nats_tss import EDGES, parse_arch
+from tfnas_db.scoring.spaces.staged import stage_outputs
 
 STEM_CHANNELS = 16
 CELLS_PER_STAGE = 5
@@ -117,15 +118,7 @@ class NatsTssNetwork(nn.Module):
         """The feature maps after each of the three cell stacks (before the reductions, and
         before the final BN-ReLU): the classifier-free network GenNAS's regression proxy
         task, and ET-NAS's LossSlope, attach their heads to."""
-        x = self.stem(x)
-        outputs = []
-        start = 0
-        for end in self.stage_ends:
-            for layer in self.cells[start:end]:
-                x = layer(x)
-            outputs.append(x)
-            start = end
-        return outputs
+        return stage_outputs(self.stem, self.cells, self.stage_ends, x)
 
 
 def build_network(arch_str: str, n_classes: int) -> NatsTssNetwork:
